@@ -1,0 +1,124 @@
+import { FileSystem, Path } from "@effect/platform"
+import { Console, Effect, Layer } from "effect"
+import { parseBarsCsv } from "../core/bars-csv.js"
+import { modelMismatches } from "../core/compatibility.js"
+import { featureTable } from "../core/indicators/index.js"
+import type { RiskLimits } from "../core/risk.js"
+import type { RiskConfig } from "../domain/Config.js"
+import { loadDeployment } from "../config/deployment.js"
+import { ConfigError } from "../config/errors.js"
+import { JsonlJournalLive } from "../layers/JsonlJournal.js"
+import { OnnxPolicyLive, readModelCard } from "../layers/OnnxPolicy.js"
+import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
+import { loadBarTape } from "../layers/SimExchange.js"
+import { SimulationLive, tapeUntil } from "../layers/Simulation.js"
+import { withSimClock } from "../layers/SimClock.js"
+import { BarsFileError } from "../services/MarketData.js"
+import { ModelError } from "../services/Policy.js"
+import { backtest, type BacktestReport } from "../programs/backtest.js"
+import { checkFlags, intFlag, parseIndicatorList, stringFlag, timeFlag, UsageError } from "./args.js"
+
+type Flags = ReadonlyMap<string, string | true>
+
+export const riskLimits = (risk: RiskConfig): RiskLimits => ({
+  maxPositionValue: risk.max_position_value,
+  maxOrderValue: risk.max_order_value,
+  maxGrossExposure: risk.max_gross_exposure,
+  maxOrdersPerStep: risk.max_orders_per_step
+})
+
+const orFail = <A>(value: A | UsageError): Effect.Effect<A, UsageError> =>
+  value instanceof UsageError ? Effect.fail(value) : Effect.succeed(value)
+
+/** Loads a deployment and everything a simulation of it needs, checked against its model. */
+export const prepareSimulation = (configFile: string, options: { readonly end?: number | undefined }) =>
+  Effect.gen(function* () {
+    const deployment = yield* loadDeployment(configFile)
+    const env = deployment.environment
+    const card = yield* readModelCard(deployment.modelDir)
+    const mismatches = modelMismatches(card, { tickers: deployment.config.tickers, indicators: env.tech_indicators, hmax: env.hmax })
+    if (mismatches.length > 0) {
+      return yield* new ModelError({ modelDir: deployment.modelDir, detail: `does not fit ${deployment.configFile}: ${mismatches.join("; ")}` })
+    }
+    const indicators = resolveIndicators(env.tech_indicators)
+    if (typeof indicators === "string") {
+      return yield* new ConfigError({ file: deployment.environmentFile, field: "tech_indicators", detail: indicators })
+    }
+    if (deployment.barsDir === undefined) {
+      return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "a simulation needs a bars folder" })
+    }
+    const fullTape = yield* loadBarTape(deployment.barsDir, card.tickers)
+    const tape = options.end === undefined ? fullTape : tapeUntil(fullTape, options.end)
+    if (tape.times.length === 0) {
+      return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "no bars in the chosen period" })
+    }
+    const layer = SimulationLive({ tape, tickers: card.tickers, indicators, environment: env, simulation: deployment.config.simulation }).pipe(
+      Layer.merge(OnnxPolicyLive(deployment.modelDir))
+    )
+    return { deployment, card, tape, layer }
+  })
+
+export const backtestCommand = (flags: Flags) =>
+  Effect.gen(function* () {
+    const bad = checkFlags("backtest", flags, { required: ["config", "out"], optional: ["start", "end", "max-steps"] })
+    if (bad !== undefined) return yield* bad
+    const start = yield* orFail(timeFlag(flags, "start"))
+    const end = yield* orFail(timeFlag(flags, "end"))
+    const maxSteps = yield* orFail(intFlag(flags, "max-steps", 1))
+    const path = yield* Path.Path
+    const outDir = path.resolve(stringFlag(flags, "out")!)
+    const report = yield* runBacktest(stringFlag(flags, "config")!, outDir, { start, end, maxSteps })
+    yield* Console.log(formatReport(report, outDir))
+    return 0
+  })
+
+export const runBacktest = (
+  configFile: string,
+  outDir: string,
+  options: { readonly start?: number | undefined; readonly end?: number | undefined; readonly maxSteps?: number | undefined }
+) =>
+  Effect.gen(function* () {
+    const { deployment, tape, layer } = yield* prepareSimulation(configFile, options)
+    const path = yield* Path.Path
+    const env = deployment.environment
+    const journal = JsonlJournalLive({ path: path.join(outDir, "journal.jsonl"), sync: false, truncate: true })
+    return yield* backtest({
+      deploymentId: deployment.deploymentId,
+      interval: deployment.config.interval,
+      rules: { hmax: env.hmax, buyCostPct: env.buy_cost_pct, sellCostPct: env.sell_cost_pct, turbulenceThreshold: env.turbulence_threshold ?? undefined },
+      risk: riskLimits(deployment.config.risk),
+      maxSteps: options.maxSteps,
+      outDir
+    }).pipe(withSimClock(options.start ?? tape.times[0]), Effect.provide(Layer.merge(layer, journal)))
+  })
+
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`
+const money = (x: number) => x.toLocaleString("en-US", { maximumFractionDigits: 2, minimumFractionDigits: 2 })
+
+export const formatReport = (r: BacktestReport, outDir: string): string =>
+  [
+    `steps ${r.steps}  orders ${r.orders}  fills ${r.fills}  rejections ${r.rejections}`,
+    `equity ${money(r.initial_equity)} → ${money(r.final_equity)} (${r.total_return >= 0 ? "+" : ""}${pct(r.total_return)})`,
+    `sharpe ${r.sharpe.toFixed(2)}  max drawdown ${pct(r.max_drawdown)}  turnover ${r.turnover.toFixed(2)}`,
+    `benchmarks over the same bars: holding cash +0.00 %, equal-weight buy & hold ${r.buy_and_hold_return >= 0 ? "+" : ""}${pct(r.buy_and_hold_return)}`,
+    `journal ${outDir}/journal.jsonl  report ${outDir}/report.json`
+  ].join("\n")
+
+export const featuresCommand = (flags: Flags) =>
+  Effect.gen(function* () {
+    const bad = checkFlags("features", flags, { required: ["indicators", "bars"] })
+    if (bad !== undefined) return yield* bad
+    const specs = parseIndicatorList(stringFlag(flags, "indicators")!)
+    if (specs.length === 0) return yield* new UsageError({ detail: "features: --indicators lists no indicator" })
+    const definitions = resolveIndicators(specs)
+    if (typeof definitions === "string") return yield* new UsageError({ detail: `features: ${definitions}` })
+    const fs = yield* FileSystem.FileSystem
+    const file = stringFlag(flags, "bars")!
+    const text = yield* fs.readFileString(file).pipe(
+      Effect.mapError(() => new BarsFileError({ file, problems: [{ line: 0, message: "cannot read the bars file" }] }))
+    )
+    const parsed = parseBarsCsv(text)
+    if (parsed.problems.length > 0) return yield* new BarsFileError({ file, problems: parsed.problems })
+    yield* Effect.sync(() => process.stdout.write(featureTable(parsed.rows, definitions)))
+    return 0
+  })

@@ -1,0 +1,112 @@
+import { fileURLToPath } from "node:url"
+import { FileSystem, Path } from "@effect/platform"
+import { Console, Effect } from "effect"
+import * as YAML from "yaml"
+import { barsToCsv, syntheticMarket, tradingDays } from "../core/synthetic-market.js"
+import { loadDeployment } from "../config/deployment.js"
+import { ConfigError } from "../config/errors.js"
+import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
+import { loadBarTape } from "../layers/SimExchange.js"
+import { trainAgent } from "../programs/train.js"
+import { checkFlags, intFlag, stringFlag, timeFlag, UsageError } from "./args.js"
+import { formatReport, riskLimits, runBacktest } from "./commands.js"
+
+type Flags = ReadonlyMap<string, string | true>
+
+/** The project's own files (config/, model_registry/, data/), wherever the CLI is started from. */
+const projectFile = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url))
+
+export const DEMO_TICKERS = ["SYNA", "SYNB", "SYNC"] as const
+
+/** The demo: backtests the bundled agent on its training period and on the weeks after it. */
+export const demoCommand = (flags: Flags) =>
+  Effect.gen(function* () {
+    const bad = checkFlags("demo", flags, { optional: ["out"] })
+    if (bad !== undefined) return yield* bad
+    const path = yield* Path.Path
+    const fs = yield* FileSystem.FileSystem
+    const configFile = projectFile("config/demo.yaml")
+    const outDir = path.resolve(stringFlag(flags, "out") ?? "out/demo")
+    const deployment = yield* loadDeployment(configFile)
+    const card = YAML.parse(yield* fs.readFileString(path.join(deployment.modelDir, "model.yaml"))) as { training?: { until?: string } }
+    const split = card.training?.until === undefined ? undefined : Date.parse(card.training.until)
+    yield* Console.log(
+      `rl-paper-trader demo: agent ${path.relative(process.cwd(), deployment.modelDir)} trading ${deployment.config.tickers.join(", ")} ` +
+        `on ${deployment.config.interval} bars of a seeded synthetic market (simulated broker, fills at the next bar's open)`
+    )
+    const runs = split === undefined
+      ? [{ label: "whole period", out: outDir, start: undefined, end: undefined }]
+      : [
+          { label: "in sample (the training period)", out: path.join(outDir, "in-sample"), start: undefined, end: split },
+          { label: "out of sample (after training)", out: path.join(outDir, "out-of-sample"), start: split, end: undefined }
+        ]
+    for (const run of runs) {
+      const report = yield* runBacktest(configFile, run.out, { start: run.start, end: run.end })
+      yield* Console.log(`\n${run.label}:\n${formatReport(report, path.relative(process.cwd(), run.out) || ".")}`)
+    }
+    return 0
+  })
+
+/** `train`: evolution strategies over the simulator, writing a model registry folder. */
+export const trainCommand = (flags: Flags) =>
+  Effect.gen(function* () {
+    const bad = checkFlags("train", flags, { required: ["config", "out"], optional: ["until", "iterations", "seed", "name", "version"] })
+    if (bad !== undefined) return yield* bad
+    const until = yield* orFail(timeFlag(flags, "until"))
+    const iterations = (yield* orFail(intFlag(flags, "iterations", 1))) ?? 150
+    const seed = (yield* orFail(intFlag(flags, "seed", 0))) ?? 7
+    const path = yield* Path.Path
+    const deployment = yield* loadDeployment(stringFlag(flags, "config")!)
+    if (deployment.barsDir === undefined) {
+      return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "training needs a bars folder" })
+    }
+    const env = deployment.environment
+    const indicators = resolveIndicators(env.tech_indicators)
+    if (typeof indicators === "string") return yield* new ConfigError({ file: deployment.environmentFile, field: "tech_indicators", detail: indicators })
+    const tickers = [...deployment.config.tickers].sort()
+    const tape = yield* loadBarTape(deployment.barsDir, tickers)
+    const bars = new Map([...tape.byTicker].map(([t, b]) => [t, until === undefined ? b : b.filter((x) => x.time < until)]))
+    const outDir = path.resolve(stringFlag(flags, "out")!)
+    const result = yield* trainAgent({
+      name: stringFlag(flags, "name") ?? path.basename(path.dirname(outDir)),
+      version: stringFlag(flags, "version") ?? path.basename(outDir),
+      tickers,
+      bars,
+      indicatorSpecs: env.tech_indicators,
+      indicators,
+      environment: env,
+      fillPrice: deployment.config.simulation.fill_price,
+      slippageBps: deployment.config.simulation.slippage_bps,
+      risk: riskLimits(deployment.config.risk),
+      iterations,
+      seed,
+      outDir,
+      until
+    })
+    yield* Console.log(
+      `trained ${result.parameters} parameters on ${result.trainingBars} bars: in-sample return ${(result.initialReturn * 100).toFixed(2)} % → ` +
+        `${(result.trainingReturn * 100).toFixed(2)} %\nwrote ${outDir}/model.onnx (sha256 ${result.sha256}) and model.yaml`
+    )
+    return 0
+  })
+
+/** `synth`: writes the demo's seeded synthetic bars. */
+export const synthCommand = (flags: Flags) =>
+  Effect.gen(function* () {
+    const bad = checkFlags("synth", flags, { required: ["out"], optional: ["seed"] })
+    if (bad !== undefined) return yield* bad
+    const seed = (yield* orFail(intFlag(flags, "seed", 0))) ?? 42
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const outDir = path.resolve(stringFlag(flags, "out")!)
+    // Winter dates only, so New York stays at UTC−5; MLK day and Presidents' Day are holidays.
+    const days = tradingDays("2026-01-02", "2026-03-06", ["2026-01-19", "2026-02-16"])
+    const market = syntheticMarket({ tickers: DEMO_TICKERS, seed, days, utcOffsetHours: -5 })
+    yield* fs.makeDirectory(outDir, { recursive: true })
+    for (const [ticker, bars] of market) yield* fs.writeFileString(path.join(outDir, `${ticker}.csv`), barsToCsv(bars))
+    yield* Console.log(`wrote ${market.size} tickers × ${days.length} days × 78 bars to ${outDir}`)
+    return 0
+  })
+
+const orFail = <A>(value: A | UsageError): Effect.Effect<A, UsageError> =>
+  value instanceof UsageError ? Effect.fail(value) : Effect.succeed(value)

@@ -1,0 +1,142 @@
+import type { Account, Fill, Order, OrderRequest, Position, TradeUpdate } from "../domain/Trading.js"
+import type { Bar } from "./bar.js"
+
+export interface SimBookOptions {
+  readonly initialCash: number
+  /** `next_open`: a market order fills at the open of the ticker's next bar; `close`: at once, at the last close. */
+  readonly fillPrice: "next_open" | "close"
+  /** Price impact against the order: buys fill `bps` above the rule's price, sells below. */
+  readonly slippageBps: number
+  readonly buyCostPct: number
+  readonly sellCostPct: number
+}
+
+type MutableOrder = { -readonly [K in keyof Order]: Order[K] }
+
+/**
+ * A deterministic paper book: cash, positions, market orders and their fills. The fill model, in
+ * one place: fill price = rule price × (1 ± slippage), cash moves by price·qty·(1 ± FinRL's cost pct).
+ * Orders are checked against cash (buys, at the last close) and holdings (sells; no shorting) when
+ * submitted; a next-open fill may then take cash slightly below zero, as a margin account allows.
+ */
+export class SimBook {
+  private cash: number
+  private readonly positions = new Map<string, { qty: number; cost: number }>()
+  private readonly lastClose = new Map<string, number>()
+  private readonly orders = new Map<string, MutableOrder>()
+  private readonly pending: Array<MutableOrder> = []
+  private updates: Array<TradeUpdate> = []
+  private sequence = 0
+
+  constructor(private readonly options: SimBookOptions) {
+    this.cash = options.initialCash
+  }
+
+  /** Accepts or refuses an order; `now` is the market time of submission. */
+  submit(request: OrderRequest, now: number): { readonly ok: true; readonly order: Order } | { readonly ok: false; readonly reason: string } {
+    if (this.orders.has(request.clientOrderId)) return { ok: false, reason: "client_order_id must be unique" }
+    if (!(request.qty > 0) || !Number.isFinite(request.qty)) return { ok: false, reason: `qty must be > 0, got ${request.qty}` }
+    if (request.type !== "market") return { ok: false, reason: "the simulated broker fills market orders only" }
+    const price = this.lastClose.get(request.ticker)
+    if (price === undefined) return { ok: false, reason: `no price yet for ${request.ticker}` }
+    const reserved = this.pending.filter((o) => o.ticker === request.ticker && o.side === "sell").reduce((s, o) => s + o.qty, 0)
+    if (request.side === "sell" && request.qty > (this.positions.get(request.ticker)?.qty ?? 0) - reserved) {
+      return { ok: false, reason: "insufficient qty available for order" }
+    }
+    if (request.side === "buy" && request.qty * price * (1 + this.options.buyCostPct) > this.buyingPower() + 1e-9) {
+      return { ok: false, reason: "insufficient buying power" }
+    }
+    const order: MutableOrder = {
+      id: `sim-${++this.sequence}`,
+      clientOrderId: request.clientOrderId,
+      ticker: request.ticker,
+      side: request.side,
+      qty: request.qty,
+      filledQty: 0,
+      filledAvgPrice: undefined,
+      status: "new",
+      submittedAt: now
+    }
+    this.orders.set(order.clientOrderId, order)
+    if (this.options.fillPrice === "close") this.fill(order, price, now)
+    else this.pending.push(order)
+    return { ok: true, order: { ...order } }
+  }
+
+  /** A bar of `ticker` opened and closed: pending orders fill at its open, then it marks the book. */
+  onBar(ticker: string, bar: Bar): void {
+    for (let i = 0; i < this.pending.length; ) {
+      const order = this.pending[i]
+      if (order.ticker === ticker) {
+        this.pending.splice(i, 1)
+        this.fill(order, bar.open, bar.time)
+      } else i++
+    }
+    this.lastClose.set(ticker, bar.close)
+  }
+
+  cancel(orderId: string, now: number): boolean {
+    const at = this.pending.findIndex((o) => o.id === orderId)
+    if (at < 0) return false
+    const [order] = this.pending.splice(at, 1)
+    order.status = "canceled"
+    this.updates.push({ _tag: "Canceled", order: { ...order }, time: now })
+    return true
+  }
+
+  account(): Account {
+    let equity = this.cash
+    for (const [ticker, p] of this.positions) equity += p.qty * (this.lastClose.get(ticker) ?? 0)
+    return { cash: this.cash, equity, buyingPower: this.buyingPower() }
+  }
+
+  positionList(): ReadonlyArray<Position> {
+    return [...this.positions.entries()]
+      .filter(([, p]) => p.qty !== 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([ticker, p]) => ({ ticker, qty: p.qty, avgEntryPrice: p.cost / p.qty }))
+  }
+
+  openOrders(): ReadonlyArray<Order> {
+    return this.pending.map((o) => ({ ...o }))
+  }
+
+  orderByClientId(clientOrderId: string): Order | undefined {
+    const order = this.orders.get(clientOrderId)
+    return order === undefined ? undefined : { ...order }
+  }
+
+  takeUpdates(): ReadonlyArray<TradeUpdate> {
+    const taken = this.updates
+    this.updates = []
+    return taken
+  }
+
+  private buyingPower(): number {
+    const committed = this.pending
+      .filter((o) => o.side === "buy")
+      .reduce((s, o) => s + o.qty * (this.lastClose.get(o.ticker) ?? 0) * (1 + this.options.buyCostPct), 0)
+    return Math.max(0, this.cash - committed)
+  }
+
+  private fill(order: MutableOrder, rulePrice: number, time: number): void {
+    const slip = this.options.slippageBps / 10_000
+    const price = order.side === "buy" ? rulePrice * (1 + slip) : rulePrice * (1 - slip)
+    const position = this.positions.get(order.ticker) ?? { qty: 0, cost: 0 }
+    if (order.side === "buy") {
+      this.cash -= price * order.qty * (1 + this.options.buyCostPct)
+      position.cost += price * order.qty
+      position.qty += order.qty
+    } else {
+      this.cash += price * order.qty * (1 - this.options.sellCostPct)
+      position.cost -= position.qty === 0 ? 0 : (position.cost / position.qty) * order.qty
+      position.qty -= order.qty
+    }
+    this.positions.set(order.ticker, position)
+    order.filledQty = order.qty
+    order.filledAvgPrice = price
+    order.status = "filled"
+    const fill: Fill = { time, ticker: order.ticker, side: order.side, qty: order.qty, price, clientOrderId: order.clientOrderId, orderId: order.id }
+    this.updates.push({ _tag: "Fill", fill, order: { ...order }, partial: false })
+  }
+}

@@ -1,0 +1,33 @@
+/** rl-paper-trader as a library: services (ports), layers (adapters), programs and pure cores. */
+export * from "./services/Broker.js"
+export * from "./services/FeatureEngine.js"
+export * from "./services/Journal.js"
+export * from "./services/MarketClock.js"
+export * from "./services/MarketData.js"
+export * from "./services/Policy.js"
+
+export * from "./layers/IndicatorFeatureEngine.js"
+export * from "./layers/JsonlJournal.js"
+export * from "./layers/OnnxPolicy.js"
+export * from "./layers/ReplayMarketData.js"
+export * from "./layers/SimBroker.js"
+export * from "./layers/SimClock.js"
+export * from "./layers/SimExchange.js"
+export * from "./layers/Simulation.js"
+
+export * from "./programs/backtest.js"
+export * from "./programs/session.js"
+export * from "./programs/train.js"
+
+export * from "./config/deployment.js"
+export * from "./config/errors.js"
+export * from "./domain/Config.js"
+export * from "./domain/Model.js"
+export * from "./domain/Trading.js"
+
+export * as Actions from "./core/actions.js"
+export * as Indicators from "./core/indicators/index.js"
+export * as Layouts from "./core/layouts.js"
+export * as Metrics from "./core/metrics.js"
+export * as Risk from "./core/risk.js"
+export { SimBook } from "./core/sim-book.js"

@@ -1,0 +1,50 @@
+import * as fs from "node:fs/promises"
+import * as nodePath from "node:path"
+import { Context, Effect, Layer } from "effect"
+import type { Bar } from "../core/bar.js"
+import { parseBarsCsv } from "../core/bars-csv.js"
+import { SimBook, type SimBookOptions } from "../core/sim-book.js"
+import { BarsFileError } from "../services/MarketData.js"
+
+/** Every ticker's bars, and the sorted bar times of all of them. */
+export interface BarTape {
+  readonly byTicker: ReadonlyMap<string, ReadonlyArray<Bar>>
+  readonly times: ReadonlyArray<number>
+}
+
+export const makeBarTape = (byTicker: ReadonlyMap<string, ReadonlyArray<Bar>>): BarTape => {
+  const times = new Set<number>()
+  for (const bars of byTicker.values()) for (const b of bars) times.add(b.time)
+  return { byTicker, times: [...times].sort((a, b) => a - b) }
+}
+
+/** Reads `<TICKER>.csv` for every ticker from a folder; any bad row is an error naming its line. */
+export const loadBarTape = (dir: string, tickers: ReadonlyArray<string>): Effect.Effect<BarTape, BarsFileError> =>
+  Effect.forEach(tickers, (ticker) => {
+    const file = nodePath.join(dir, `${ticker}.csv`)
+    return Effect.tryPromise({
+      try: () => fs.readFile(file, "utf8"),
+      catch: (e) =>
+        new BarsFileError({
+          file,
+          problems: [{ line: 0, message: (e as NodeJS.ErrnoException).code === "ENOENT" ? `no bars file for ${ticker}` : String(e) }]
+        })
+    }).pipe(
+      Effect.flatMap((text) => {
+        const parsed = parseBarsCsv(text)
+        if (parsed.problems.length > 0) return Effect.fail(new BarsFileError({ file, problems: parsed.problems }))
+        if (parsed.rows.length === 0) return Effect.fail(new BarsFileError({ file, problems: [{ line: 0, message: "no bars" }] }))
+        const bars: ReadonlyArray<Bar> = parsed.rows.map(({ time, open, high, low, close, volume }) => ({ time, open, high, low, close, volume }))
+        return Effect.succeed([ticker, bars] as const)
+      })
+    )
+  }).pipe(Effect.map((entries) => makeBarTape(new Map(entries))))
+
+/** The simulated market both simulation adapters share: the bar tape and the paper book. */
+export class SimExchange extends Context.Tag("rl-paper-trader/SimExchange")<SimExchange, {
+  readonly tape: BarTape
+  readonly book: SimBook
+}>() {}
+
+export const SimExchangeLive = (tape: BarTape, options: SimBookOptions): Layer.Layer<SimExchange> =>
+  Layer.sync(SimExchange, () => ({ tape, book: new SimBook(options) }))

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Console, Effect, Exit, Logger, LogLevel, Option } from "effect"
+import { parseArgs, UsageError } from "./cli/args.js"
+import { backtestCommand, featuresCommand } from "./cli/commands.js"
+import { demoCommand, synthCommand, trainCommand } from "./cli/demo.js"
+
+const usage = `rl-paper-trader — run a trained RL agent (ONNX) in simulation or on an Alpaca paper account
+
+usage:
+  rl-paper-trader demo                                  backtest the bundled demo agent and print its summary
+  rl-paper-trader backtest --config FILE --out DIR [--start ISO] [--end ISO] [--max-steps N]
+  rl-paper-trader features --indicators LIST --bars FILE.csv
+                                                        LIST: macd,rsi_30,…  or technicalindicators NAME:param=value
+  rl-paper-trader train --config FILE --out DIR [--until ISO] [--iterations N] [--seed N]
+
+exit codes: 0 done, 1 runtime failure, 2 bad configuration, arguments or input files`
+
+/** Errors that are the user's input: message, exit 2. */
+const inputErrors = new Set(["UsageError", "ConfigError", "ModelError", "BarsFileError"])
+
+const program = Effect.gen(function* () {
+  const args = parseArgs(process.argv.slice(2))
+  if (args instanceof UsageError) return yield* args
+  switch (args.command) {
+    case "help":
+      yield* Console.log(usage)
+      return 0
+    case "backtest":
+      return yield* backtestCommand(args.flags)
+    case "features":
+      return yield* featuresCommand(args.flags)
+    case "demo":
+      return yield* demoCommand(args.flags)
+    case "train":
+      return yield* trainCommand(args.flags)
+    case "synth":
+      return yield* synthCommand(args.flags)
+    default:
+      return yield* new UsageError({ detail: `unknown command '${args.command}'` })
+  }
+}).pipe(
+  Effect.catchAllCause((cause) => {
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure)) {
+      const error = failure.value as { readonly _tag?: string; readonly message?: string }
+      const input = error._tag !== undefined && inputErrors.has(error._tag)
+      return Console.error(`error: ${error.message ?? String(error)}${error._tag === "UsageError" ? `\n\n${usage}` : ""}`).pipe(
+        Effect.as(input ? 2 : 1)
+      )
+    }
+    if (Cause.isInterruptedOnly(cause)) return Effect.succeed(130)
+    const defect = Cause.squash(cause)
+    return Console.error(`internal error: ${defect instanceof Error ? defect.message : String(defect)} (please report it)`).pipe(Effect.as(1))
+  })
+)
+
+const logger = Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger))
+
+NodeRuntime.runMain(
+  program.pipe(
+    Effect.provide(NodeContext.layer),
+    Effect.provide(logger),
+    Logger.withMinimumLogLevel(process.env.LOG_LEVEL === "debug" ? LogLevel.Debug : LogLevel.Info)
+  ),
+  {
+    disablePrettyLogger: true,
+    disableErrorReporting: true,
+    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 1)
+  }
+)

@@ -1,0 +1,50 @@
+import { Context, Data, Duration, Effect } from "effect"
+import type { Account, Order, OrderRequest, Position, TradeUpdate } from "../domain/Trading.js"
+
+/** The broker could not be reached or answered with an error that may heal (network, timeout, 5xx). */
+export class BrokerUnavailable extends Data.TaggedError("BrokerUnavailable")<{
+  readonly operation: string
+  readonly detail: string
+  readonly status?: number | undefined
+}> {
+  override get message() {
+    return `broker ${this.operation} failed${this.status === undefined ? "" : ` (HTTP ${this.status})`}: ${this.detail}`
+  }
+}
+
+/** The broker asked us to slow down (429). */
+export class RateLimited extends Data.TaggedError("RateLimited")<{
+  readonly operation: string
+  readonly retryAfter: Duration.Duration
+}> {
+  override get message() {
+    return `broker ${this.operation} rate-limited; retry after ${Duration.format(this.retryAfter)}`
+  }
+}
+
+/** The broker refused an order for good (buying power, invalid, duplicate id, …): never retried. */
+export class OrderRejected extends Data.TaggedError("OrderRejected")<{
+  readonly clientOrderId: string
+  readonly reason: string
+  readonly status?: number | undefined
+}> {
+  override get message() {
+    return `order ${this.clientOrderId} rejected${this.status === undefined ? "" : ` (HTTP ${this.status})`}: ${this.reason}`
+  }
+}
+
+export type BrokerError = BrokerUnavailable | RateLimited
+
+export interface BrokerService {
+  readonly account: Effect.Effect<Account, BrokerError>
+  readonly positions: Effect.Effect<ReadonlyArray<Position>, BrokerError>
+  readonly openOrders: Effect.Effect<ReadonlyArray<Order>, BrokerError>
+  readonly submit: (order: OrderRequest) => Effect.Effect<Order, BrokerError | OrderRejected>
+  /** `None` when the broker has no order with that client order id. */
+  readonly orderByClientId: (clientOrderId: string) => Effect.Effect<Order | undefined, BrokerError>
+  readonly cancel: (orderId: string) => Effect.Effect<void, BrokerError>
+  /** Takes every trade update received since the last call, oldest first. */
+  readonly takeUpdates: Effect.Effect<ReadonlyArray<TradeUpdate>>
+}
+
+export class Broker extends Context.Tag("rl-paper-trader/Broker")<Broker, BrokerService>() {}

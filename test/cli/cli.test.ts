@@ -1,0 +1,115 @@
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import { demoConfig, demoDeploymentFiles, PROJECT, tmpTree } from "../support/tmp.js"
+
+const cli = (...args: Array<string>) => {
+  const r = spawnSync(process.execPath, [path.join(PROJECT, "dist/main.js"), ...args], { encoding: "utf8", timeout: 60_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const expectCleanError = (r: ReturnType<typeof cli>, code: number, pattern: RegExp) => {
+  expect(r.code).toBe(code)
+  expect(r.stderr).toMatch(pattern)
+  expect(r.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/) // no stack trace
+}
+
+describe("backtest", () => {
+  it("writes a journal and report, byte-identical across runs", () => {
+    const dir = tmpTree(demoDeploymentFiles(demoConfig()))
+    const runs = ["a", "b"].map((name) => {
+      const out = path.join(dir, name)
+      const r = cli("backtest", "--config", path.join(dir, "deploy.yaml"), "--out", out, "--max-steps", "120")
+      expect(r.code, r.stderr).toBe(0)
+      return { journal: fs.readFileSync(path.join(out, "journal.jsonl"), "utf8"), report: JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8")) }
+    })
+    expect(runs[0].journal).toBe(runs[1].journal)
+    const records = runs[0].journal.trimEnd().split("\n").map((l) => JSON.parse(l))
+    const decisions = records.filter((r) => r.type === "decision")
+    expect(decisions).toHaveLength(120)
+    expect(runs[0].report.steps).toBe(120)
+    expect(runs[0].report.fills).toBe(records.filter((r) => r.type === "fill").length)
+    expect(runs[0].report.orders).toBe(decisions.reduce((n, d) => n + d.orders.length, 0) - records.filter((r) => r.type === "rejection").length)
+    for (const key of ["final_equity", "total_return", "sharpe", "max_drawdown", "turnover"]) expect(typeof runs[0].report[key]).toBe("number")
+    for (const d of decisions) {
+      expect(d.observation).toHaveLength(31)
+      expect(d.action).toHaveLength(3)
+      for (const o of d.orders) expect(o.client_order_id).toMatch(/^deploy-SYN[ABC]-\d{8}T\d{4}Z-[bs]$/)
+    }
+  })
+
+  it("exits 2 with one clear line for a bad config", () => {
+    const dir = tmpTree(demoDeploymentFiles(demoConfig("colour: blue\n")))
+    expectCleanError(cli("backtest", "--config", path.join(dir, "deploy.yaml"), "--out", path.join(dir, "o")), 2, /deploy\.yaml:\d+, field 'colour': unknown key/)
+  })
+
+  it("exits 2 when the deployment does not fit the model", () => {
+    const dir = tmpTree(demoDeploymentFiles(demoConfig().replace("[SYNA, SYNB, SYNC]", "[SYNA, SYNB]")))
+    expectCleanError(cli("backtest", "--config", path.join(dir, "deploy.yaml"), "--out", path.join(dir, "o")), 2, /tickers differ.*missing SYNC/)
+    const env = "tech_indicators: [macd, rsi_30]\nhmax: 100\ninitial_amount: 100000\nbuy_cost_pct: 0.001\nsell_cost_pct: 0.001\n"
+    const dir2 = tmpTree(demoDeploymentFiles(demoConfig(), env))
+    expectCleanError(cli("backtest", "--config", path.join(dir2, "deploy.yaml"), "--out", path.join(dir2, "o")), 2, /tech_indicators .* differ/)
+  })
+
+  it("exits 2 when the model file's sha256 or graph does not match model.yaml", () => {
+    const model = path.join(PROJECT, "model_registry/demo/1")
+    const yaml = fs.readFileSync(path.join(model, "model.yaml"), "utf8")
+    const onnx = fs.readFileSync(path.join(model, "model.onnx"))
+    const tampered = tmpTree({ ...demoDeploymentFiles(demoConfig().replace(/model: .*/, "model: m")), "m/model.yaml": yaml, "m/model.onnx": Buffer.concat([onnx, Buffer.from([0])]) })
+    expectCleanError(cli("backtest", "--config", path.join(tampered, "deploy.yaml"), "--out", path.join(tampered, "o")), 2, /sha256 of model\.onnx is [0-9a-f]{64}, model\.yaml says/)
+    const renamed = tmpTree({ ...demoDeploymentFiles(demoConfig().replace(/model: .*/, "model: m")), "m/model.yaml": yaml.replace("input: obs", "input: state"), "m/model.onnx": onnx })
+    expectCleanError(cli("backtest", "--config", path.join(renamed, "deploy.yaml"), "--out", path.join(renamed, "o")), 2, /no input 'state'/)
+  })
+
+  it("exits 2 naming the file and line of a bad bar", () => {
+    const bars = fs.readFileSync(path.join(PROJECT, "data/demo/SYNA.csv"), "utf8").split("\n")
+    bars[5] = bars[5].replace(/,([\d.]+),([\d.]+),/, ",$2,$1,") // swap high and low
+    const dir = tmpTree({
+      ...demoDeploymentFiles(demoConfig().replace(/bars: .*/, "bars: bars")),
+      "bars/SYNA.csv": bars.join("\n"),
+      "bars/SYNB.csv": fs.readFileSync(path.join(PROJECT, "data/demo/SYNB.csv"), "utf8"),
+      "bars/SYNC.csv": fs.readFileSync(path.join(PROJECT, "data/demo/SYNC.csv"), "utf8")
+    })
+    expectCleanError(cli("backtest", "--config", path.join(dir, "deploy.yaml"), "--out", path.join(dir, "o")), 2, /SYNA\.csv:6: .*high/)
+  })
+})
+
+describe("features", () => {
+  it("prints date then one column per indicator, in order, empty for NaN", () => {
+    const file = path.join(PROJECT, "test/fixtures/stockstats/002032.csv")
+    const r = cli("features", "--indicators", "boll_ub,macd,RSI:period=14", "--bars", file)
+    expect(r.code, r.stderr).toBe(0)
+    const lines = r.stdout.trimEnd().split("\n")
+    expect(lines[0]).toBe("date,boll_ub,macd,RSI_14")
+    expect(lines).toHaveLength(2814)
+    const expected = fs.readFileSync(path.join(PROJECT, "test/fixtures/stockstats/002032.finrl-indicators.csv"), "utf8").split("\n")
+    const header = expected[0].split(",")
+    for (const i of [1, 2, 100, 2813]) {
+      const want = expected[i].split(",")
+      const got = lines[i].split(",")
+      expect(got[0]).toBe(want[0])
+      for (const [col, name] of [[1, "boll_ub"], [2, "macd"]] as const) {
+        const w = want[header.indexOf(name)]
+        if (w === "") expect(got[col]).toBe("")
+        else expect(Math.abs(Number(got[col]) - Number(w))).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(Number(w))))
+      }
+    }
+    expect(lines[1].split(",")[3]).toBe("")
+  })
+
+  it("reports bad rows with their line numbers and exits 2", () => {
+    const dir = tmpTree({ "b.csv": "Date,Open,High,Low,Close,Volume\n2024-01-02,10,11,9,10.5,100\n2024-01-03,10,9,11,10,100\n2024-01-01,10,11,9,10,100\n" })
+    const r = cli("features", "--indicators", "macd", "--bars", path.join(dir, "b.csv"))
+    expectCleanError(r, 2, /b\.csv:3: /)
+    expect(r.stderr).toMatch(/b\.csv:4: /)
+    expect(r.stdout).toBe("")
+  })
+
+  it("rejects unknown indicators, commands and options with exit 2", () => {
+    expectCleanError(cli("features", "--indicators", "macd,bogus_9", "--bars", "x.csv"), 2, /bogus_9/)
+    expectCleanError(cli("frobnicate"), 2, /unknown command 'frobnicate'/)
+    expectCleanError(cli("backtest", "--config", "x.yaml", "--out", "o", "--speed", "3"), 2, /unknown option --speed/)
+    expectCleanError(cli("backtest", "--config", "x.yaml"), 2, /--out is required/)
+  })
+})

@@ -1,0 +1,147 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { actionsToOrders } from "../../src/core/actions.js"
+import { resolveIndicator } from "../../src/core/indicators/index.js"
+import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
+import { makeMemoryJournal } from "../../src/layers/JsonlJournal.js"
+import { ReplayMarketDataLive } from "../../src/layers/ReplayMarketData.js"
+import { SimBrokerLive } from "../../src/layers/SimBroker.js"
+import { withSimClock } from "../../src/layers/SimClock.js"
+import { makeBarTape, SimExchangeLive } from "../../src/layers/SimExchange.js"
+import { runSession } from "../../src/programs/session.js"
+import { MarketData } from "../../src/services/MarketData.js"
+import { Policy } from "../../src/services/Policy.js"
+import { randomBars, testCard } from "../support/fixtures.js"
+
+const tickers = ["AAA", "BBB"]
+const indicatorNames = ["close_5_sma", "rsi_6"]
+const definitions = indicatorNames.map((n) => {
+  const r = resolveIndicator(n)
+  if (!r.ok) throw new Error(r.error)
+  return r.value
+})
+const rules = { hmax: 10, buyCostPct: 0.001, sellCostPct: 0.002 }
+
+/** A policy that alternates between buying and selling, depending on the bar count it has seen. */
+const seesawPolicy = () => {
+  let calls = 0
+  return Layer.succeed(
+    Policy,
+    Policy.of({
+      card: testCard(tickers, indicatorNames, rules.hmax),
+      modelDir: "test",
+      act: () => Effect.sync(() => (calls++ % 4 < 2 ? Float32Array.of(0.55, -0.3) : Float32Array.of(-0.9, 0.75)))
+    })
+  )
+}
+
+const simulation = (bars: ReturnType<typeof randomBars>, fillPrice: "next_open" | "close", policy = seesawPolicy()) => {
+  const journal = makeMemoryJournal()
+  const layer = Layer.mergeAll(ReplayMarketDataLive, SimBrokerLive).pipe(
+    Layer.provide(SimExchangeLive(makeBarTape(bars), { initialCash: 10_000, fillPrice, slippageBps: 0, buyCostPct: rules.buyCostPct, sellCostPct: rules.sellCostPct })),
+    Layer.merge(IndicatorFeatureEngineLive(tickers, definitions)),
+    Layer.merge(policy),
+    Layer.merge(journal.layer)
+  )
+  return { journal, layer }
+}
+
+const settings = { deploymentId: "t", interval: "5m" as const, rules, risk: {} }
+
+describe("runSession over simulation layers", () => {
+  it.effect("decides once per bar after warm-up and fills each order at the next bar's open", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 40)
+      const { journal, layer } = simulation(bars, "next_open")
+      const summary = yield* runSession(settings).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
+      const decisions = journal.records.filter((r) => r.type === "decision")
+      const warmup = Math.max(...definitions.map((d) => d.warmupBars))
+      expect(decisions.length).toBe(40 - warmup + 1)
+      expect(summary.steps).toBe(decisions.length)
+      for (const d of decisions) expect((d.observation as Array<number>).length).toBe(1 + 2 * 2 + 2 * 2)
+      const fills = journal.records.filter((r) => r.type === "fill")
+      expect(fills.length).toBe(summary.fills)
+      expect(fills.length).toBeGreaterThan(0)
+      for (const fill of fills) {
+        const decision = decisions.find((d) => (d.orders as Array<{ client_order_id: string }>).some((o) => o.client_order_id === fill.client_order_id))!
+        expect(decision).toBeDefined()
+        const barTime = Date.parse(decision.bar_time as string)
+        const next = bars.get(fill.ticker as string)!.find((b) => b.time === barTime + 300_000)!
+        expect(fill.price).toBe(next.open)
+        expect(fill.time).toBe(new Date(next.time).toISOString())
+        // the fill is journaled after its decision
+        expect(journal.records.indexOf(fill)).toBeGreaterThan(journal.records.indexOf(decision))
+      }
+    }))
+
+  it.effect("books cash exactly as FinRL's env when orders fill at the decision close", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 30, 7)
+      const { journal, layer } = simulation(bars, "close")
+      yield* runSession(settings).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
+      const decisions = journal.records.filter((r) => r.type === "decision")
+      expect(decisions.length).toBeGreaterThan(5)
+      for (let i = 0; i + 1 < decisions.length; i++) {
+        const obs = decisions[i].observation as Array<number>
+        const plan = actionsToOrders(decisions[i].action as Array<number>, { cash: obs[0], prices: obs.slice(1, 3), holdings: obs.slice(3, 5) }, rules)
+        const next = decisions[i + 1].observation as Array<number>
+        expect(next[0]).toBeCloseTo(plan.cash, 9)
+        expect(next.slice(3, 5)).toEqual(plan.holdings)
+        expect((decisions[i].orders as Array<{ qty: number }>).map((o) => o.qty)).toEqual(plan.orders.map((o) => o.qty))
+      }
+    }))
+
+  it.effect("gives byte-identical journals for two runs", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 50, 3)
+      const run = () => {
+        const { journal, layer } = simulation(bars, "next_open")
+        return runSession(settings).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer), Effect.as(journal.records))
+      }
+      const a = yield* run()
+      const b = yield* run()
+      expect(a.map((r) => JSON.stringify(r)).join("\n")).toBe(b.map((r) => JSON.stringify(r)).join("\n"))
+      expect(a.length).toBeGreaterThan(20)
+    }))
+
+  it.effect("stops after max steps", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 40)
+      const { journal, layer } = simulation(bars, "next_open")
+      const summary = yield* runSession({ ...settings, maxSteps: 5 }).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
+      expect(summary.steps).toBe(5)
+      expect(journal.records.filter((r) => r.type === "decision").length).toBe(5)
+    }))
+
+  it.effect("holds a ticker whose bar is missing and says why", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 30)
+      const gap = bars.get("BBB")![20].time
+      bars.set("BBB", bars.get("BBB")!.filter((b) => b.time !== gap))
+      const { journal, layer } = simulation(bars, "next_open")
+      yield* runSession(settings).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
+      const atGap = journal.records.find((r) => r.type === "decision" && r.bar_time === new Date(gap).toISOString())!
+      expect(atGap.holds).toEqual([{ ticker: "BBB", reason: "no bar for this step" }])
+      expect((atGap.orders as Array<{ ticker: string }>).every((o) => o.ticker !== "BBB")).toBe(true)
+    }))
+})
+
+describe("ReplayMarketData on Effect's Clock", () => {
+  it.scoped("emits no slice before its bars have closed, under TestClock", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(["AAA"], 3)
+      const first = bars.get("AAA")![0].time
+      const layer = ReplayMarketDataLive.pipe(
+        Layer.provide(SimExchangeLive(makeBarTape(bars), { initialCash: 1, fillPrice: "next_open", slippageBps: 0, buyCostPct: 0, sellCostPct: 0 }))
+      )
+      yield* TestClock.setTime(first)
+      const marketData = yield* Effect.provide(MarketData, layer)
+      const fiber = yield* marketData.bars(["AAA"], "5m").pipe(Stream.runCollect, Effect.fork)
+      yield* TestClock.adjust("4 minutes")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 minute")
+      yield* TestClock.adjust("10 minutes")
+      const slices = Chunk.toReadonlyArray(yield* Fiber.join(fiber))
+      expect(slices.map((s) => s.time)).toEqual(bars.get("AAA")!.map((b) => b.time))
+    }))
+})
