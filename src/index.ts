@@ -31,3 +31,5 @@ export * as Layouts from "./core/layouts.js"
 export * as Metrics from "./core/metrics.js"
 export * as Risk from "./core/risk.js"
 export { SimBook } from "./core/sim-book.js"
+
+export * as Emulator from "./emulator/index.js"

@@ -1,0 +1,245 @@
+/**
+ * Local Alpaca paper-API emulator speaking Alpaca's wire protocol, so the
+ * official SDK (`@alpacahq/alpaca-trade-api` 4.x) works against it unchanged.
+ *
+ * One port (always 127.0.0.1) serves:
+ * - Trading REST at Alpaca's paths: `/v2/account`, `/v2/clock`, `/v3/clock`,
+ *   `/v2/calendar`, `/v3/calendar/{market}`, `/v2/assets[/{symbol}]`,
+ *   `/v2/positions[/{symbol}]`, `/v2/orders[/{id}]`, `/v2/orders:by_client_order_id`.
+ * - Market data REST: `/v2/stocks/bars`, `/v2/stocks/{symbol}/bars`,
+ *   `/v2/stocks/bars/latest`, `/v2/stocks/{symbol}/bars/latest`.
+ * - Market data stream: `ws://…/v2/iex`, `/v2/sip` (also `/v2/delayed_sip`, `/v2/test`).
+ * - Trade updates stream: `ws://…/stream`.
+ *
+ * Pointing the SDK at it (see sdk.ts):
+ * ```ts
+ * const alpaca = new Alpaca({ keyId: EMULATOR_KEY_ID, secret: EMULATOR_SECRET_KEY,
+ *   middleware: [emulatorRestMiddleware(handle.url)] })
+ * alpaca.marketData.stockStream({ feed: "iex", url: `ws://127.0.0.1:${handle.port}/v2/iex` })
+ * alpaca.trading.stream({ url: `ws://127.0.0.1:${handle.port}/stream` })
+ * ```
+ *
+ * Market model: market time = start + (now() − startup real time) × speed.
+ * Trading days are the New York dates that have bars; a session runs from its
+ * first bar's start to its last bar's end. A bar is published (served and
+ * streamed) once its END ≤ market time.
+ *
+ * Fill rule (details in broker.ts): a market order submitted at market time T
+ * fills completely when the first bar of its symbol starting at or after T
+ * starts, at that bar's open ± `slippageBps` (buys up, sells down). A limit
+ * order fills at the open of such a bar if the open is at or better than the
+ * limit, else at the limit once a bar whose range crossed it is published.
+ */
+import { readdir, readFile } from "node:fs/promises"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { basename, extname, join } from "node:path"
+import type { Bar } from "../core/bar.js"
+import { parseBarsCsv } from "../core/bars-csv.js"
+import type { TradeUpdate } from "./broker.js"
+import { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY } from "./constants.js"
+import { dataRoutes } from "./data-api.js"
+import { Engine, type LogFn } from "./engine.js"
+import { Market } from "./market.js"
+import { composeFrame, type EmulatorMiddleware } from "./middleware.js"
+import { decimal } from "./format.js"
+import { formatUtc } from "./nytime.js"
+import { createRestHandler } from "./server.js"
+import { StreamHub } from "./streams.js"
+import { tradingRoutes } from "./trading-api.js"
+
+export { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY } from "./constants.js"
+export {
+  emulatorClientOptions,
+  emulatorRestMiddleware,
+  emulatorStreamUrls,
+  rewriteToEmulator,
+  wsUrl
+} from "./sdk.js"
+export type {
+  EmulatorMiddleware,
+  FillProposal,
+  HttpNext,
+  HttpRequest,
+  HttpResponse,
+  SocketContext
+} from "./middleware.js"
+export type { LogFn, LogLevel } from "./engine.js"
+
+export interface EmulatorOptions {
+  /** Bars per ticker, ascending; `Bar.time` is the bar START (epoch ms). */
+  readonly bars: ReadonlyMap<string, ReadonlyArray<Bar>>
+  /** TCP port; 0 or omitted = any free port. Always binds 127.0.0.1. */
+  readonly port?: number
+  /** Market time runs at `speed` × real time (default 1; 0 freezes it apart from `advanceTo`). */
+  readonly speed?: number
+  /** Market time at startup, epoch ms; default: the first bar's start (market open). */
+  readonly start?: number
+  /** Real-time source (default `Date.now`). */
+  readonly now?: () => number
+  /** Accepted credentials (defaults {@link EMULATOR_KEY_ID} / {@link EMULATOR_SECRET_KEY}). */
+  readonly keyId?: string
+  readonly secretKey?: string
+  /** Starting cash (default 100000). */
+  readonly initialCash?: number
+  /** Market-order slippage in basis points (default 0): buys fill at open×(1+bps/1e4), sells at open×(1−bps/1e4). */
+  readonly slippageBps?: number
+  /** Structured log sink; the emulator never writes to the console. */
+  readonly log?: LogFn
+  /** Interception point for REST requests, stream frames and fills (fault injection goes here). */
+  readonly middleware?: ReadonlyArray<EmulatorMiddleware>
+}
+
+export interface EmulatorHandle {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string
+  readonly port: number
+  /** Current market time, epoch ms. */
+  marketNow(): number
+  /** Processes everything due at the current market time (bars, fills, expiries) and flushes stream frames. */
+  tick(): Promise<void>
+  /**
+   * Moves market time forward to `marketTime` (no-op if not in the future),
+   * processes every event on the way in order, and flushes stream frames.
+   */
+  advanceTo(marketTime: number): Promise<void>
+  /** Stops timers, drops every connection and closes the server. */
+  close(): Promise<void>
+}
+
+const noLog: LogFn = () => {}
+
+/** Starts the emulator and resolves once it listens. */
+export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorHandle> => {
+  const log = options.log ?? noLog
+  const now = options.now ?? Date.now
+  const keyId = options.keyId ?? EMULATOR_KEY_ID
+  const secretKey = options.secretKey ?? EMULATOR_SECRET_KEY
+  const middleware = options.middleware ?? []
+  const market = new Market(options.bars)
+  const start = options.start ?? (market.sessions.length > 0 ? market.firstBarStart : now())
+  const authenticate = (key: unknown, secret: unknown): boolean => key === keyId && secret === secretKey
+
+  const engine = new Engine({
+    market,
+    start,
+    speed: options.speed ?? 1,
+    now,
+    initialCash: options.initialCash ?? 100_000,
+    slippageBps: options.slippageBps ?? 0,
+    middleware,
+    log,
+    accountId: "d3b5a5c6-7e1f-4c2a-9b0e-e5a1a7c0ffee",
+    accountNumber: "PA0EMULATOR1"
+  })
+
+  const streams = new StreamHub({
+    authenticate,
+    sync: () => engine.sync(),
+    frameHook: composeFrame(middleware),
+    log
+  })
+  engine.setListener({
+    onBars: (bars) => streams.broadcastBars(bars),
+    onTradeUpdate: (u) => streams.broadcastTradeUpdate(tradeUpdateJson(engine, u))
+  })
+
+  const handler = createRestHandler({
+    routes: [...tradingRoutes(engine), ...dataRoutes(engine)],
+    middleware,
+    authenticate,
+    sync: () => engine.sync(),
+    now,
+    log
+  })
+  const server = createServer(handler)
+  server.on("upgrade", (req, socket, head) => {
+    if (!streams.handleUpgrade(req, socket, head)) {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  const url = `http://127.0.0.1:${port}`
+  log("info", "emulator listening", {
+    url,
+    symbols: market.symbols.length,
+    sessions: market.sessions.length,
+    timeframe: market.nativeTimeframe,
+    start: formatUtc(start)
+  })
+  engine.sync()
+
+  let closed: Promise<void> | undefined
+  return {
+    url,
+    port,
+    marketNow: () => engine.marketNow(),
+    tick: async () => {
+      engine.sync()
+      await streams.flush()
+    },
+    advanceTo: async (marketTime) => {
+      engine.advanceTo(marketTime)
+      await streams.flush()
+    },
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
+        engine.close()
+        streams.close()
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      return closed
+    }
+  }
+}
+
+const tradeUpdateJson = (engine: Engine, u: TradeUpdate): Record<string, unknown> => {
+  const data: Record<string, unknown> = {
+    event: u.event,
+    order: engine.broker.orderJson(u.order),
+    timestamp: formatUtc(u.at)
+  }
+  if (u.executionId !== undefined) data.execution_id = u.executionId
+  if (u.price !== undefined) data.price = decimal(u.price)
+  if (u.qty !== undefined) data.qty = decimal(u.qty)
+  if (u.positionQty !== undefined) data.position_qty = decimal(u.positionQty)
+  return data
+}
+
+/**
+ * Loads `<TICKER>.csv` files from `dir` (via `parseBarsCsv`) into the
+ * `bars` map `startEmulator` expects. Rejects if any file has problems,
+ * listing them (file:line: message).
+ */
+export const loadBarsDir = async (dir: string): Promise<Map<string, ReadonlyArray<Bar>>> => {
+  const entries = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile() && extname(e.name).toLowerCase() === ".csv")
+    .map((e) => e.name)
+    .sort()
+  const out = new Map<string, ReadonlyArray<Bar>>()
+  const problems: string[] = []
+  for (const name of entries) {
+    const ticker = basename(name, extname(name))
+    const parsed = parseBarsCsv(await readFile(join(dir, name), "utf8"))
+    for (const p of parsed.problems) problems.push(`${name}:${p.line}: ${p.message}`)
+    out.set(
+      ticker,
+      parsed.rows.map((r): Bar => ({ time: r.time, open: r.open, high: r.high, low: r.low, close: r.close, volume: r.volume }))
+    )
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 20).join("\n")
+    const more = problems.length > 20 ? `\n… and ${problems.length - 20} more` : ""
+    throw new Error(`invalid bar files in ${dir}:\n${shown}${more}`)
+  }
+  if (out.size === 0) throw new Error(`no <TICKER>.csv files in ${dir}`)
+  return out
+}
