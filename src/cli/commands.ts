@@ -7,6 +7,7 @@ import type { RiskLimits } from "../core/risk.js"
 import type { RiskConfig } from "../domain/Config.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
+import { intervalMillis } from "../domain/Config.js"
 import { JsonlJournalLive } from "../layers/JsonlJournal.js"
 import { OnnxPolicyLive, readModelCard } from "../layers/OnnxPolicy.js"
 import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
@@ -47,7 +48,7 @@ export const prepareSimulation = (configFile: string, options: { readonly end?: 
     if (deployment.barsDir === undefined) {
       return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "a simulation needs a bars folder" })
     }
-    const fullTape = yield* loadBarTape(deployment.barsDir, card.tickers)
+    const fullTape = yield* loadBarTape(deployment.barsDir, card.tickers, intervalMillis[deployment.config.interval])
     const tape = options.end === undefined ? fullTape : tapeUntil(fullTape, options.end)
     if (tape.times.length === 0) {
       return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "no bars in the chosen period" })

@@ -5,6 +5,7 @@ import * as YAML from "yaml"
 import { barsToCsv, syntheticMarket, tradingDays } from "../core/synthetic-market.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
+import { intervalMillis } from "../domain/Config.js"
 import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
 import { loadBarTape } from "../layers/SimExchange.js"
 import { trainAgent } from "../programs/train.js"
@@ -64,7 +65,7 @@ export const trainCommand = (flags: Flags) =>
     const indicators = resolveIndicators(env.tech_indicators)
     if (typeof indicators === "string") return yield* new ConfigError({ file: deployment.environmentFile, field: "tech_indicators", detail: indicators })
     const tickers = [...deployment.config.tickers].sort()
-    const tape = yield* loadBarTape(deployment.barsDir, tickers)
+    const tape = yield* loadBarTape(deployment.barsDir, tickers, intervalMillis[deployment.config.interval])
     const bars = new Map([...tape.byTicker].map(([t, b]) => [t, until === undefined ? b : b.filter((x) => x.time < until)]))
     const outDir = path.resolve(stringFlag(flags, "out")!)
     const result = yield* trainAgent({
@@ -104,7 +105,7 @@ export const synthCommand = (flags: Flags) =>
     const market = syntheticMarket({ tickers: DEMO_TICKERS, seed, days, utcOffsetHours: -5 })
     yield* fs.makeDirectory(outDir, { recursive: true })
     for (const [ticker, bars] of market) yield* fs.writeFileString(path.join(outDir, `${ticker}.csv`), barsToCsv(bars))
-    yield* Console.log(`wrote ${market.size} tickers × ${days.length} days × 78 bars to ${outDir}`)
+    yield* Console.log(`wrote ${market.size} tickers × ${days.length} days × 390 one-minute bars to ${outDir}`)
     return 0
   })
 

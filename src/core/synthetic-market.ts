@@ -4,7 +4,7 @@ import { Rng } from "./rng.js"
 export interface SyntheticMarketOptions {
   readonly tickers: ReadonlyArray<string>
   readonly seed: number
-  /** New York trading dates, `YYYY-MM-DD`, in order; each gets 78 five-minute bars from 09:30 to 16:00. */
+  /** New York trading dates, `YYYY-MM-DD`, in order; each gets 390 one-minute bars from 09:30 to 16:00 (as Alpaca serves them). */
   readonly days: ReadonlyArray<string>
   /** New York's offset from UTC over those dates, hours (−5 in winter). */
   readonly utcOffsetHours: number
@@ -12,7 +12,7 @@ export interface SyntheticMarketOptions {
 
 /**
  * A seeded synthetic market with structure an agent can learn: each ticker drifts in persistent
- * regimes (up or down, switching with probability 1/400 per bar), with a common market factor and
+ * regimes (up or down, switching with probability 1/2000 per minute), with a common market factor and
  * independent noise. Prices are rounded to cents; OHLC are consistent.
  */
 export const syntheticMarket = (options: SyntheticMarketOptions): ReadonlyMap<string, ReadonlyArray<Bar>> => {
@@ -21,26 +21,26 @@ export const syntheticMarket = (options: SyntheticMarketOptions): ReadonlyMap<st
   const price = options.tickers.map((_, i) => 50 + 40 * i + 20 * rng.uniform())
   const regime: Array<number> = options.tickers.map(() => (rng.uniform() < 0.5 ? 1 : -1))
   const out = options.tickers.map(() => [] as Array<Bar>)
-  const drift = 0.0002
-  const sigma = 0.0015
+  const drift = 0.00004
+  const sigma = 0.00067
   for (const day of options.days) {
     const open = Date.parse(`${day}T09:30:00Z`) - options.utcOffsetHours * 3_600_000
-    for (let k = 0; k < 78; k++) {
+    for (let k = 0; k < 390; k++) {
       const market = rng.normal() * sigma * 0.5
       for (let i = 0; i < n; i++) {
-        if (rng.uniform() < 1 / 400) regime[i] = -regime[i]
-        const r = regime[i] * drift + 0.00001 + market + rng.normal() * sigma
+        if (rng.uniform() < 1 / 2000) regime[i] = -regime[i]
+        const r = regime[i] * drift + 0.000002 + market + rng.normal() * sigma
         const o = price[i]
         const c = o * Math.exp(r)
         const wick = Math.abs(rng.normal()) * sigma * 0.5
         const cents = (x: number) => Math.round(x * 100) / 100
         const bar: Bar = {
-          time: open + k * 300_000,
+          time: open + k * 60_000,
           open: cents(o),
           high: cents(Math.max(o, c) * (1 + wick)),
           low: cents(Math.min(o, c) * (1 - wick)),
           close: cents(c),
-          volume: 1000 + Math.floor(rng.uniform() * 9000)
+          volume: 200 + Math.floor(rng.uniform() * 1800)
         }
         out[i].push(bar)
         price[i] = c

@@ -1,6 +1,7 @@
 import * as fs from "node:fs/promises"
 import * as nodePath from "node:path"
 import { Context, Effect, Layer } from "effect"
+import { aggregateBars, barSpacing } from "../core/aggregate.js"
 import type { Bar } from "../core/bar.js"
 import { parseBarsCsv } from "../core/bars-csv.js"
 import { SimBook, type SimBookOptions } from "../core/sim-book.js"
@@ -18,8 +19,12 @@ export const makeBarTape = (byTicker: ReadonlyMap<string, ReadonlyArray<Bar>>): 
   return { byTicker, times: [...times].sort((a, b) => a - b) }
 }
 
-/** Reads `<TICKER>.csv` for every ticker from a folder; any bad row is an error naming its line. */
-export const loadBarTape = (dir: string, tickers: ReadonlyArray<string>): Effect.Effect<BarTape, BarsFileError> =>
+/**
+ * Reads `<TICKER>.csv` for every ticker from a folder; any bad row is an error naming its line.
+ * Bars finer than `intervalMs` (e.g. minute bars for a 5m deployment) are aggregated to it, as
+ * live market data is; coarser ones are an error.
+ */
+export const loadBarTape = (dir: string, tickers: ReadonlyArray<string>, intervalMs: number): Effect.Effect<BarTape, BarsFileError> =>
   Effect.forEach(tickers, (ticker) => {
     const file = nodePath.join(dir, `${ticker}.csv`)
     return Effect.tryPromise({
@@ -35,7 +40,11 @@ export const loadBarTape = (dir: string, tickers: ReadonlyArray<string>): Effect
         if (parsed.problems.length > 0) return Effect.fail(new BarsFileError({ file, problems: parsed.problems }))
         if (parsed.rows.length === 0) return Effect.fail(new BarsFileError({ file, problems: [{ line: 0, message: "no bars" }] }))
         const bars: ReadonlyArray<Bar> = parsed.rows.map(({ time, open, high, low, close, volume }) => ({ time, open, high, low, close, volume }))
-        return Effect.succeed([ticker, bars] as const)
+        const spacing = barSpacing(bars) ?? intervalMs
+        if (spacing > intervalMs) {
+          return Effect.fail(new BarsFileError({ file, problems: [{ line: 0, message: `bars are ${spacing / 60_000} minutes apart, coarser than the interval (${intervalMs / 60_000} minutes)` }] }))
+        }
+        return Effect.succeed([ticker, spacing < intervalMs ? aggregateBars(bars, intervalMs) : bars] as const)
       })
     )
   }).pipe(Effect.map((entries) => makeBarTape(new Map(entries))))

@@ -40,7 +40,7 @@ export interface BrokerService {
   readonly positions: Effect.Effect<ReadonlyArray<Position>, BrokerError>
   readonly openOrders: Effect.Effect<ReadonlyArray<Order>, BrokerError>
   readonly submit: (order: OrderRequest) => Effect.Effect<Order, BrokerError | OrderRejected>
-  /** `None` when the broker has no order with that client order id. */
+  /** `undefined` when the broker has no order with that client order id. */
   readonly orderByClientId: (clientOrderId: string) => Effect.Effect<Order | undefined, BrokerError>
   readonly cancel: (orderId: string) => Effect.Effect<void, BrokerError>
   /** Takes every trade update received since the last call, oldest first. */

@@ -6,7 +6,7 @@ export class MarketClockError extends Data.TaggedError("MarketClockError")<{ rea
   }
 }
 
-/** A trading session, epoch ms. */
+/** A trading session, epoch ms; `close` is early on early-close days. */
 export interface MarketSession {
   readonly open: number
   readonly close: number
@@ -15,7 +15,7 @@ export interface MarketSession {
 export interface MarketClockService {
   /** Market time now, from Effect's `Clock` (so `TestClock` and simulations drive it). */
   readonly now: Effect.Effect<number>
-  /** The session containing `time`, or the next one after it; `undefined` when the calendar has no more. */
+  /** The session containing `time`, or else the next one after it; `undefined` when the calendar has no more. */
   readonly sessionAt: (time: number) => Effect.Effect<MarketSession | undefined, MarketClockError>
 }
 

@@ -9,7 +9,7 @@ import { SimBrokerLive } from "../../src/layers/SimBroker.js"
 import { withSimClock } from "../../src/layers/SimClock.js"
 import { makeBarTape, SimExchangeLive } from "../../src/layers/SimExchange.js"
 import { runSession } from "../../src/programs/session.js"
-import { MarketData } from "../../src/services/MarketData.js"
+import { MarketReplay } from "../../src/services/MarketData.js"
 import { Policy } from "../../src/services/Policy.js"
 import { randomBars, testCard } from "../support/fixtures.js"
 
@@ -135,8 +135,8 @@ describe("ReplayMarketData on Effect's Clock", () => {
         Layer.provide(SimExchangeLive(makeBarTape(bars), { initialCash: 1, fillPrice: "next_open", slippageBps: 0, buyCostPct: 0, sellCostPct: 0 }))
       )
       yield* TestClock.setTime(first)
-      const marketData = yield* Effect.provide(MarketData, layer)
-      const fiber = yield* marketData.bars(["AAA"], "5m").pipe(Stream.runCollect, Effect.fork)
+      const replay = yield* Effect.provide(MarketReplay, layer)
+      const fiber = yield* replay.slices(["AAA"], "5m").pipe(Stream.runCollect, Effect.fork)
       yield* TestClock.adjust("4 minutes")
       expect(fiber.unsafePoll()).toBeNull()
       yield* TestClock.adjust("1 minute")

@@ -1,0 +1,206 @@
+import { Cause, Clock, Duration, Effect, FiberMap, Queue, Schedule, Stream } from "effect"
+import { bucketStart } from "../core/aggregate.js"
+import type { Bar } from "../core/bar.js"
+import { validateBar } from "../core/bar-checks.js"
+import type { OrderRequest } from "../domain/Trading.js"
+import { Broker } from "../services/Broker.js"
+import { Journal } from "../services/Journal.js"
+import { MarketClock } from "../services/MarketClock.js"
+import { MarketData } from "../services/MarketData.js"
+import { type Hold, iso, type SessionSettings, startSession } from "./decide.js"
+
+export interface TradeSettings extends SessionSettings {
+  /** How long after a bar's close the step waits for every ticker's bar. */
+  readonly grace: Duration.Duration
+  /** No buys in the last part of a session. */
+  readonly stopOpeningBeforeClose: Duration.Duration
+  /** Sell every position on the session's last bar. */
+  readonly flattenAtClose: boolean
+  /** Restart delays of a failed actor, and of healable broker retries: jittered exponential, capped. */
+  readonly backoff: { readonly base: Duration.Duration; readonly max: Duration.Duration }
+  /** How long to let in-flight orders settle when stopping. */
+  readonly settleTimeout: Duration.Duration
+  /** The per-ticker actors, when the caller wants to watch or stop them (tests, embedding apps). */
+  readonly actors?: FiberMap.FiberMap<string> | undefined
+}
+
+const sleepUntil = (time: number) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => (time > now ? Effect.sleep(time - now) : Effect.void))
+
+/** Jittered exponential backoff from `base`, each delay capped at `max`, forever. */
+export const backoffSchedule = (backoff: TradeSettings["backoff"]) =>
+  Schedule.exponential(backoff.base).pipe(
+    Schedule.jittered,
+    Schedule.modifyDelay((d) => Duration.min(d, backoff.max))
+  )
+
+const isHealable = (e: { readonly _tag: string }): boolean => e._tag === "BrokerUnavailable" || e._tag === "RateLimited"
+
+/**
+ * Paper trading, unattended: one supervised actor per ticker (its bars, its features, its order
+ * execution) in a FiberMap — a failure is logged, journaled and restarted with backoff without
+ * touching the others — and one portfolio step per bar, which waits for every ticker's bar until
+ * the bar's close plus a grace, fetches a late bar over REST, holds a ticker whose bar is still
+ * missing, and runs the policy once for the portfolio. Market hours come from MarketClock.
+ */
+export const trade = (settings: TradeSettings) =>
+  Effect.scoped(Effect.gen(function* () {
+    const marketData = yield* MarketData
+    const marketClock = yield* MarketClock
+    const broker = yield* Broker
+    const journal = yield* Journal
+    const session = yield* startSession(settings)
+    const { span, tickers } = session
+    const graceMs = Duration.toMillis(settings.grace)
+
+    const arrived = new Map<number, Map<string, Bar>>()
+    const lastSeen = new Map<string, number>()
+    const arrivals = yield* Queue.unbounded<string>()
+    const orderQueues = new Map(yield* Effect.forEach(tickers, (t) => Effect.map(Queue.unbounded<OrderRequest>(), (q) => [t, q] as const)))
+    let inFlight = 0
+
+    /** A completed bar of one ticker, from the stream or the REST fallback; duplicates and bad bars are dropped. */
+    const accept = (ticker: string, bar: Bar, source: "stream" | "rest") =>
+      Effect.gen(function* () {
+        if (bar.time <= (lastSeen.get(ticker) ?? -Infinity)) return
+        const problem = validateBar(bar)
+        if (problem !== undefined) {
+          yield* Effect.logWarning("bad bar dropped").pipe(Effect.annotateLogs({ ticker, problem }))
+          yield* journal.append({ type: "bad_bar", time: iso(yield* Clock.currentTimeMillis), ticker, bar_time: iso(bar.time), reason: problem, source })
+          return
+        }
+        lastSeen.set(ticker, bar.time)
+        yield* session.observe(ticker, bar)
+        const slot = arrived.get(bar.time) ?? new Map<string, Bar>()
+        slot.set(ticker, bar)
+        arrived.set(bar.time, slot)
+        yield* Queue.offer(arrivals, ticker)
+      })
+
+    /** Submits with retries for what can heal; before a resend it asks the broker whether the order got through. */
+    const execute = (request: OrderRequest) =>
+      broker.orderByClientId(request.clientOrderId).pipe(
+        Effect.flatMap((known) => (known !== undefined ? Effect.succeed(true) : session.submit(request))),
+        Effect.retry({ schedule: backoffSchedule(settings.backoff), while: isHealable, times: 8 }),
+        Effect.catchAll((e) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            journal.append({ type: "order_error", time: iso(now), ticker: request.ticker, client_order_id: request.clientOrderId, error: e.message })
+          ).pipe(Effect.as(false))
+        ),
+        Effect.ensuring(Effect.sync(() => void inFlight--))
+      )
+
+    const actor = (ticker: string) =>
+      Effect.all(
+        [
+          marketData.live(ticker, settings.interval).pipe(
+            Stream.runForEach((bar) => accept(ticker, bar, "stream")),
+            Effect.zipRight(Effect.fail(new Error("bar stream ended")))
+          ),
+          Effect.forever(Effect.flatMap(Queue.take(orderQueues.get(ticker)!), execute))
+        ],
+        { concurrency: 2, discard: true }
+      )
+
+    const supervised = (ticker: string) =>
+      actor(ticker).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.gen(function* () {
+            const error = Cause.squash(cause)
+            const message = error instanceof Error ? error.message : String(error)
+            yield* Effect.logWarning("ticker actor failed; restarting with backoff").pipe(Effect.annotateLogs({ ticker, error: message }))
+            yield* journal.append({ type: "actor_failure", time: iso(yield* Clock.currentTimeMillis), ticker, error: message }).pipe(Effect.ignore)
+          })
+        ),
+        Effect.repeat(backoffSchedule(settings.backoff))
+      )
+
+    const actors = settings.actors ?? (yield* FiberMap.make<string>())
+    const ensureActors = Effect.forEach(tickers, (t) => FiberMap.run(actors, t, supervised(t), { onlyIfMissing: true }), { discard: true })
+    yield* ensureActors
+
+    const waitForBars = (barTime: number, deadline: number) => {
+      const complete = () => tickers.every((t) => arrived.get(barTime)?.has(t) === true)
+      const allArrived = Effect.gen(function* () {
+        while (!complete()) yield* Queue.take(arrivals)
+      })
+      return Effect.raceFirst(allArrived, sleepUntil(deadline))
+    }
+
+    const dispatch = (requests: ReadonlyArray<OrderRequest>) =>
+      Effect.forEach(requests, (r) => Effect.sync(() => void inFlight++).pipe(Effect.zipRight(Queue.offer(orderQueues.get(r.ticker)!, r))), { discard: true })
+
+    const flatten = (barTime: number) =>
+      Effect.gen(function* () {
+        const positions = yield* broker.positions
+        const requests: Array<OrderRequest> = positions
+          .filter((p) => tickers.includes(p.ticker) && p.qty > 0)
+          .map((p) => ({ ticker: p.ticker, side: "sell", qty: p.qty, type: "market", timeInForce: "day", clientOrderId: `${settings.deploymentId}-${p.ticker}-${iso(barTime).replace(/[-:]/g, "").slice(0, 13)}Z-f` }))
+        yield* journal.append({ type: "flatten", time: iso(yield* Clock.currentTimeMillis), bar_time: iso(barTime), orders: requests.map((r) => ({ ticker: r.ticker, side: r.side, qty: r.qty, client_order_id: r.clientOrderId })) })
+        yield* dispatch(requests)
+      })
+
+    const step = Effect.gen(function* () {
+      yield* session.journalUpdates
+      yield* ensureActors
+      const now = yield* Clock.currentTimeMillis
+      const market = yield* marketClock.sessionAt(now)
+      if (market === undefined) return false
+      if (now < market.open) {
+        yield* Effect.logInfo("market closed; sleeping until the open").pipe(Effect.annotateLogs({ open: iso(market.open) }))
+        yield* sleepUntil(market.open)
+        return true
+      }
+      const barTime = bucketStart(now, span)
+      const barEnd = Math.min(barTime + span, market.close)
+      yield* waitForBars(barTime, barEnd + graceMs)
+      const missing = tickers.filter((t) => arrived.get(barTime)?.has(t) !== true)
+      for (const ticker of missing) {
+        const late = yield* marketData.barAt(ticker, settings.interval, barTime).pipe(Effect.orElseSucceed(() => undefined))
+        if (late !== undefined) yield* accept(ticker, late, "rest")
+      }
+      const bars = arrived.get(barTime) ?? new Map<string, Bar>()
+      const holds: Array<Hold> = tickers
+        .filter((t) => !bars.has(t))
+        .map((ticker) => ({ ticker, reason: `no bar by the deadline (bar close + ${graceMs / 1000} s), nor over REST` }))
+      const before = session.steps()
+      if (settings.flattenAtClose && barEnd >= market.close) yield* flatten(barTime)
+      else {
+        const closing = barEnd >= market.close - Duration.toMillis(settings.stopOpeningBeforeClose)
+        yield* dispatch(yield* session.decide(barTime, bars, holds, { noNewPositions: closing }))
+      }
+      for (const t of [...arrived.keys()]) if (t <= barTime) arrived.delete(t)
+      if (session.steps() > before) yield* session.markEquity
+      yield* sleepUntil(barEnd)
+      return settings.maxSteps === undefined || session.steps() < settings.maxSteps
+    })
+
+    const settle = Effect.gen(function* () {
+      const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(settings.settleTimeout)
+      while ((yield* Clock.currentTimeMillis) < deadline) {
+        yield* session.journalUpdates
+        const open = yield* broker.openOrders.pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<unknown>))
+        if (inFlight === 0 && open.length === 0) break
+        yield* Effect.sleep(Duration.millis(Math.min(1000, span / 4)))
+      }
+      yield* session.journalUpdates
+    })
+
+    const summary = yield* Effect.gen(function* () {
+      while (yield* step) {
+        /* one bar per step */
+      }
+      yield* settle
+      return yield* session.finish
+    }).pipe(
+      Effect.onInterrupt(() =>
+        Effect.gen(function* () {
+          yield* Effect.logInfo("stopping: no new decisions; letting in-flight orders settle")
+          yield* settle
+          yield* session.finish
+        }).pipe(Effect.ignore)
+      )
+    )
+    if (settings.actors === undefined) yield* FiberMap.clear(actors)
+    return summary
+  }))

@@ -1,0 +1,151 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, FiberMap, Layer, Stream, TestClock } from "effect"
+import { resolveIndicator } from "../../src/core/indicators/index.js"
+import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
+import { makeMemoryJournal } from "../../src/layers/JsonlJournal.js"
+import { ReplayMarketDataLive } from "../../src/layers/ReplayMarketData.js"
+import { SimBrokerLive } from "../../src/layers/SimBroker.js"
+import { withSimClock } from "../../src/layers/SimClock.js"
+import { makeBarTape, SimExchangeLive } from "../../src/layers/SimExchange.js"
+import { SimMarketClockLive } from "../../src/layers/SimMarketClock.js"
+import { runSession } from "../../src/programs/session.js"
+import { trade, type TradeSettings } from "../../src/programs/trade.js"
+import { MarketData, MarketDataError } from "../../src/services/MarketData.js"
+import { Policy } from "../../src/services/Policy.js"
+import { randomBars, testCard } from "../support/fixtures.js"
+
+const tickers = ["AAA", "BBB", "CCC"]
+const indicatorNames = ["close_5_sma", "rsi_6"]
+const definitions = indicatorNames.map((n) => {
+  const r = resolveIndicator(n)
+  if (!r.ok) throw new Error(r.error)
+  return r.value
+})
+const rules = { hmax: 10, buyCostPct: 0.001, sellCostPct: 0.001 }
+
+/** A deterministic policy of the observation: buys what fell, sells what rose (by close vs SMA). */
+const policy = Layer.succeed(
+  Policy,
+  Policy.of({
+    card: testCard(tickers, indicatorNames, rules.hmax),
+    modelDir: "test",
+    act: (obs) =>
+      Effect.sync(() => {
+        const n = tickers.length
+        return Float32Array.from(tickers, (_, i) => Math.tanh((obs[1 + 2 * n + i] - obs[1 + i]) * 2))
+      })
+  })
+)
+
+const world = (bars: ReturnType<typeof randomBars>, marketData?: (live: Layer.Layer<MarketData>) => Layer.Layer<MarketData>) => {
+  const journal = makeMemoryJournal()
+  const exchange = SimExchangeLive(makeBarTape(bars), { initialCash: 20_000, fillPrice: "next_open", slippageBps: 0, buyCostPct: rules.buyCostPct, sellCostPct: rules.sellCostPct })
+  const replay = ReplayMarketDataLive.pipe(Layer.provide(exchange))
+  const md = marketData === undefined ? replay : marketData(replay)
+  const layer = Layer.mergeAll(replay, md, SimBrokerLive, SimMarketClockLive(300_000)).pipe(
+    Layer.provideMerge(exchange),
+    Layer.merge(IndicatorFeatureEngineLive(tickers, definitions)),
+    Layer.merge(policy),
+    Layer.merge(journal.layer)
+  )
+  return { journal, layer }
+}
+
+const settings: TradeSettings = {
+  deploymentId: "t",
+  interval: "5m",
+  rules,
+  risk: {},
+  grace: Duration.seconds(5),
+  stopOpeningBeforeClose: Duration.minutes(0),
+  flattenAtClose: false,
+  backoff: { base: Duration.seconds(1), max: Duration.seconds(30) },
+  settleTimeout: Duration.minutes(10)
+}
+
+/** Runs `effect` forked while TestClock moves in one-minute steps until it is done. */
+const drive = <A, E, R>(effect: Effect.Effect<A, E, R>, start: number, maxMinutes = 2_000) =>
+  Effect.gen(function* () {
+    yield* TestClock.setTime(start)
+    const fiber = yield* Effect.fork(effect)
+    for (let i = 0; i < maxMinutes && fiber.unsafePoll() === null; i++) yield* TestClock.adjust("1 minute")
+    return yield* Fiber.join(fiber)
+  })
+
+const decisions = (records: ReadonlyArray<{ readonly type: string }>) =>
+  records.filter((r) => r.type === "decision").map(({ time: _t, ...rest }: any) => rest)
+
+describe("trade: per-ticker actors and a portfolio step", () => {
+  it.effect("makes the same decisions as the sequential backtest over the same bars", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 11)
+      const start = bars.get("AAA")![0].time
+      const live = world(bars)
+      const summary = yield* drive(trade({ ...settings, maxSteps: 30 }).pipe(Effect.provide(live.layer)), start)
+      const replayed = world(bars)
+      yield* runSession({ ...settings, maxSteps: 30 }).pipe(withSimClock(start), Effect.provide(replayed.layer))
+      expect(summary.steps).toBe(30)
+      const a = decisions(live.journal.records)
+      const b = decisions(replayed.journal.records)
+      expect(a).toHaveLength(30)
+      // fills of one bar may be booked in another ticker order, so cash may differ in the last bits
+      const withoutCash = (d: any) => ({ ...d, observation: d.observation.slice(1) })
+      expect(a.map(withoutCash)).toEqual(b.map(withoutCash))
+      a.forEach((d: any, i) => expect(Math.abs(d.observation[0] - (b[i] as any).observation[0])).toBeLessThan(1e-6))
+      expect(live.journal.records.filter((r) => r.type === "fill").length).toBeGreaterThan(0)
+    }))
+
+  it.scoped("keeps trading the other tickers when one ticker's actor is killed, and restarts it", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 80, 5)
+      const start = bars.get("AAA")![0].time
+      const { journal, layer } = world(bars)
+      const actors = yield* FiberMap.make<string>()
+      const fiber = yield* Effect.fork(trade({ ...settings, maxSteps: 40, actors }).pipe(Effect.provide(layer)))
+      yield* TestClock.setTime(start)
+      for (let i = 0; i < 150; i++) yield* TestClock.adjust("1 minute")
+      const victim = yield* FiberMap.get(actors, "BBB")
+      yield* Fiber.interrupt(victim)
+      expect(yield* FiberMap.has(actors, "BBB")).toBe(false)
+      const before = decisions(journal.records).length
+      for (let i = 0; i < 600 && fiber.unsafePoll() === null; i++) yield* TestClock.adjust("1 minute")
+      const summary = yield* Fiber.join(fiber)
+      expect(summary.steps).toBe(40)
+      expect(decisions(journal.records).length).toBeGreaterThan(before)
+      // BBB was restarted by the next step and keeps getting its bars: no step held it
+      const after = decisions(journal.records).slice(before)
+      expect(after.every((d: any) => d.holds === undefined)).toBe(true)
+    }))
+
+  it.effect("restarts a failing actor with backoff, journals it, and holds that ticker while the others trade", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 70, 9)
+      const start = bars.get("AAA")![0].time
+      const broken = (replay: Layer.Layer<MarketData>) =>
+        Layer.effect(
+          MarketData,
+          Effect.map(MarketData, (md) =>
+            MarketData.of({
+              ...md,
+              live: (ticker, interval) => (ticker === "BBB" ? Stream.die(new Error("socket exploded")) : md.live(ticker, interval)),
+              barAt: (ticker, interval, time) =>
+                ticker === "BBB" ? Effect.fail(new MarketDataError({ ticker, detail: "HTTP 503" })) : md.barAt(ticker, interval, time)
+            })
+          )
+        ).pipe(Layer.provide(replay))
+      const { journal, layer } = world(bars, broken)
+      yield* TestClock.setTime(start)
+      const fiber = yield* Effect.fork(trade({ ...settings, maxSteps: 5 }).pipe(Effect.provide(layer)))
+      for (let i = 0; i < 300; i++) yield* TestClock.adjust("1 minute")
+      // BBB never warms up, so no decision can be made — but the process keeps running and says why
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* Fiber.interrupt(fiber)
+      expect(decisions(journal.records)).toHaveLength(0)
+      const failures = journal.records.filter((r) => r.type === "actor_failure")
+      expect(failures.length).toBeGreaterThan(1)
+      expect(failures.every((f) => f.ticker === "BBB" && String(f.error).includes("socket exploded"))).toBe(true)
+      // backoff: restarts get further apart (jittered exponential, capped)
+      const times = failures.map((f) => Date.parse(f.time as string))
+      expect(times[times.length - 1] - times[times.length - 2]).toBeGreaterThan(times[1] - times[0])
+    }))
+})
