@@ -4,6 +4,7 @@ import { Cause, Console, Effect, Exit, Logger, LogLevel, Option } from "effect"
 import { parseArgs, UsageError } from "./cli/args.js"
 import { backtestCommand, featuresCommand } from "./cli/commands.js"
 import { demoCommand, synthCommand, trainCommand } from "./cli/demo.js"
+import { emulatorCommand } from "./cli/emulator.js"
 
 const usage = `rl-paper-trader — run a trained RL agent (ONNX) in simulation or on an Alpaca paper account
 
@@ -13,6 +14,8 @@ usage:
   rl-paper-trader features --indicators LIST --bars FILE.csv
                                                         LIST: macd,rsi_30,…  or technicalindicators NAME:param=value
   rl-paper-trader train --config FILE --out DIR [--until ISO] [--iterations N] [--seed N]
+  rl-paper-trader emulator --bars DIR [--port P] [--speed X] [--start ISO]
+                                                        a local Alpaca paper API over a bars folder
 
 exit codes: 0 done, 1 runtime failure, 2 bad configuration, arguments or input files`
 
@@ -34,6 +37,8 @@ const program = Effect.gen(function* () {
       return yield* demoCommand(args.flags)
     case "train":
       return yield* trainCommand(args.flags)
+    case "emulator":
+      return yield* emulatorCommand(args.flags)
     case "synth":
       return yield* synthCommand(args.flags)
     default:
@@ -66,6 +71,8 @@ NodeRuntime.runMain(
   {
     disablePrettyLogger: true,
     disableErrorReporting: true,
-    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 1)
+    // Ctrl-C / SIGTERM interrupt the program, which settles and flushes first: that is a clean stop.
+    teardown: (exit, onExit) =>
+      onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : Exit.isInterrupted(exit) ? 0 : 1)
   }
 )

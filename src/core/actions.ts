@@ -37,8 +37,10 @@ export interface ActionPlan {
  * FinRL StockTradingEnv's `step`, as orders: clip to [−1, 1], shares = trunc(float32(action · hmax));
  * with turbulence ≥ threshold sell whole positions and buy nothing; sells first, then buys sized by
  * `cash // (price · (1 + buy_cost_pct))` with Python float semantics, booking cash after each.
- * (FinRL also refuses a ticker whose first indicator equals exactly 1.0 — an artefact of its
- * state-indexing, not a trading rule — which this does not copy.)
+ * Differences, on purpose: FinRL also refuses a ticker whose first indicator equals exactly 1.0
+ * (an artefact of its state indexing) and would sell at a zero or negative price; neither is
+ * copied. Ties between equal share counts go by ticker index (numpy's argsort order for equal
+ * values can vary with its version and CPU).
  */
 export const actionsToOrders = (
   action: ArrayLike<number>,

@@ -1,7 +1,15 @@
 import type { IndicatorSpec } from "../domain/Config.js"
 import type { ModelCard } from "../domain/Model.js"
 
-const specKey = (spec: IndicatorSpec): string => (typeof spec === "string" ? spec : JSON.stringify(spec, Object.keys(spec).sort()))
+/** A canonical text for a spec: keys sorted at every depth, so key order never matters but values do. */
+const canonical = (value: unknown): string =>
+  Array.isArray(value)
+    ? `[${value.map(canonical).join(",")}]`
+    : value !== null && typeof value === "object"
+      ? `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(",")}}`
+      : JSON.stringify(value)
+
+const specKey = (spec: IndicatorSpec): string => (typeof spec === "string" ? spec : canonical(spec))
 
 /** What differs between a deployment and the model it serves; empty when they agree. */
 export const modelMismatches = (

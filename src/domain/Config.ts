@@ -67,6 +67,40 @@ export const SimulationConfig = Schema.Struct({
 })
 export type SimulationConfig = typeof SimulationConfig.Type
 
+/** Where and how to reach Alpaca (or the local emulator, which speaks the same protocol). */
+export const AlpacaConfig = Schema.Struct({
+  /** `api_keys.yaml` with `alpaca.api_key_id_paper` / `alpaca.secret_key_paper`; default: beside this config. */
+  keys: Schema.optional(Schema.String),
+  trading_url: Schema.optionalWith(Schema.String, { default: () => "https://paper-api.alpaca.markets" }),
+  data_url: Schema.optionalWith(Schema.String, { default: () => "https://data.alpaca.markets" }),
+  data_stream_url: Schema.optionalWith(Schema.String, { default: () => "wss://stream.data.alpaca.markets/v2" }),
+  trading_stream_url: Schema.optionalWith(Schema.String, { default: () => "wss://paper-api.alpaca.markets/stream" }),
+  feed: Schema.optionalWith(Schema.Literal("iex", "sip"), { default: () => "iex" as const }),
+  requests_per_minute: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.positive()), { default: () => 200 }),
+  /** Market time runs this many times faster than real time: only for an accelerated emulator. */
+  clock_speed: Schema.optionalWith(Positive, { default: () => 1 })
+})
+export type AlpacaConfig = typeof AlpacaConfig.Type
+
+export const MarketConfig = Schema.Struct({
+  /** How long after a bar's close a step waits for every ticker's bar before holding the late ones. */
+  grace_seconds: Schema.optionalWith(NonNegative, { default: () => 5 }),
+  /** No new positions (buys) this close to the session's close. */
+  stop_opening_minutes_before_close: Schema.optionalWith(NonNegative, { default: () => 15 }),
+  /** Sell every position on the session's last bar. */
+  flatten_at_close: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** When stopping, how long in-flight orders may take to settle. */
+  settle_timeout_seconds: Schema.optionalWith(NonNegative, { default: () => 60 })
+})
+export type MarketConfig = typeof MarketConfig.Type
+
+export const SupervisionConfig = Schema.Struct({
+  /** A failed ticker actor or a healable broker error is retried after base · 2^n seconds, jittered, at most max. */
+  backoff_base_seconds: Schema.optionalWith(Positive, { default: () => 1 }),
+  backoff_max_seconds: Schema.optionalWith(Positive, { default: () => 60 })
+})
+export type SupervisionConfig = typeof SupervisionConfig.Type
+
 /** The deployment config: which agent trades what, where, how. Paths are relative to this file. */
 export const DeploymentConfig = Schema.Struct({
   tickers: Schema.Array(Ticker).pipe(Schema.minItems(1)),
@@ -77,6 +111,11 @@ export const DeploymentConfig = Schema.Struct({
   risk: Schema.optionalWith(RiskConfig, { default: () => ({}) }),
   simulation: Schema.optionalWith(SimulationConfig, { default: () => ({ fill_price: "next_open" as const, slippage_bps: 0 }) }),
   journal: Schema.optional(Schema.String),
+  alpaca: Schema.optionalWith(AlpacaConfig, { default: () => Schema.decodeSync(AlpacaConfig)({}) }),
+  market: Schema.optionalWith(MarketConfig, { default: () => Schema.decodeSync(MarketConfig)({}) }),
+  supervision: Schema.optionalWith(SupervisionConfig, { default: () => Schema.decodeSync(SupervisionConfig)({}) }),
+  /** Trading against a non-paper URL needs this and `--allow-live` on the command line. */
+  allow_live: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   deployment_id: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,32}$/)))
 })
 export type DeploymentConfig = typeof DeploymentConfig.Type

@@ -1,4 +1,4 @@
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Metric } from "effect"
 import { actionsToOrders, type TradeRules } from "../core/actions.js"
 import type { Bar } from "../core/bar.js"
 import { buildObservation } from "../core/layouts.js"
@@ -11,6 +11,7 @@ import { FeatureEngine, type TickerFeatures } from "../services/FeatureEngine.js
 import { Journal } from "../services/Journal.js"
 import { MarketData } from "../services/MarketData.js"
 import { Policy } from "../services/Policy.js"
+import { TradingMetrics } from "./metrics.js"
 
 export interface SessionSettings {
   readonly deploymentId: string
@@ -116,6 +117,7 @@ export const startSession = (settings: SessionSettings) =>
         if (update._tag === "Fill") {
           fills++
           tradedNotional += update.fill.qty * update.fill.price
+          yield* Metric.increment(TradingMetrics.fills)
         }
         yield* journal.append(updateRecord(update))
       }
@@ -187,6 +189,9 @@ export const startSession = (settings: SessionSettings) =>
         })
         for (let i = 0; i < cooldown.length; i++) cooldown[i]++
         steps++
+        yield* Metric.increment(TradingMetrics.decisions)
+        yield* Metric.incrementBy(TradingMetrics.holds, holds.length)
+        yield* Metric.set(TradingMetrics.lastDecision, decisionTime / 1000)
         return requests
       })
 
@@ -197,13 +202,13 @@ export const startSession = (settings: SessionSettings) =>
           Effect.sync(() => {
             orders++
             cooldown[tickers.indexOf(request.ticker)] = 0
-          })
+          }).pipe(Effect.zipRight(Metric.increment(TradingMetrics.orders)))
         ),
         Effect.as(true),
         Effect.catchTag("OrderRejected", (rejected) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) => {
             rejections++
-            return journal.append({
+            return Metric.increment(TradingMetrics.rejections).pipe(Effect.zipRight(journal.append({
               type: "rejection",
               time: iso(now),
               ticker: request.ticker,
@@ -211,12 +216,14 @@ export const startSession = (settings: SessionSettings) =>
               qty: request.qty,
               client_order_id: request.clientOrderId,
               reason: rejected.reason
-            })
+            })))
           }).pipe(Effect.as(false))
         )
       )
 
-    const markEquity = Effect.flatMap(broker.account, (a) => Effect.sync(() => void equity.push(a.equity)))
+    const markEquity = Effect.flatMap(broker.account, (a) =>
+      Effect.sync(() => void equity.push(a.equity)).pipe(Effect.zipRight(Metric.set(TradingMetrics.equity, a.equity)))
+    )
 
     const finish = Effect.gen(function* () {
       yield* journalUpdates

@@ -1,4 +1,4 @@
-import { Cause, Clock, Duration, Effect, FiberMap, Queue, Schedule, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, FiberMap, Metric, Queue, Schedule, Stream } from "effect"
 import { bucketStart } from "../core/aggregate.js"
 import type { Bar } from "../core/bar.js"
 import { validateBar } from "../core/bar-checks.js"
@@ -8,6 +8,7 @@ import { Journal } from "../services/Journal.js"
 import { MarketClock } from "../services/MarketClock.js"
 import { MarketData } from "../services/MarketData.js"
 import { type Hold, iso, type SessionSettings, startSession } from "./decide.js"
+import { TradingMetrics } from "./metrics.js"
 
 export interface TradeSettings extends SessionSettings {
   /** How long after a bar's close the step waits for every ticker's bar. */
@@ -109,6 +110,7 @@ export const trade = (settings: TradeSettings) =>
             const error = Cause.squash(cause)
             const message = error instanceof Error ? error.message : String(error)
             yield* Effect.logWarning("ticker actor failed; restarting with backoff").pipe(Effect.annotateLogs({ ticker, error: message }))
+            yield* Metric.increment(TradingMetrics.actorFailures)
             yield* journal.append({ type: "actor_failure", time: iso(yield* Clock.currentTimeMillis), ticker, error: message }).pipe(Effect.ignore)
           })
         ),

@@ -1,0 +1,57 @@
+import { Console, Effect } from "effect"
+import { EMULATOR_KEY_ID, loadBarsDir, startEmulator } from "../emulator/index.js"
+import { BarsFileError } from "../services/MarketData.js"
+import { checkFlags, intFlag, stringFlag, timeFlag, UsageError } from "./args.js"
+
+type Flags = ReadonlyMap<string, string | true>
+
+const orFail = <A>(value: A | UsageError): Effect.Effect<A, UsageError> =>
+  value instanceof UsageError ? Effect.fail(value) : Effect.succeed(value)
+
+/** Starts a local Alpaca emulator over a bars folder, scoped: closed when the scope closes. */
+export const emulatorResource = (options: { readonly barsDir: string; readonly port: number; readonly speed: number; readonly start?: number | undefined }) =>
+  Effect.gen(function* () {
+    const bars = yield* Effect.tryPromise({
+      try: () => loadBarsDir(options.barsDir),
+      catch: (e) => new BarsFileError({ file: options.barsDir, problems: [{ line: 0, message: (e as Error).message }] })
+    })
+    if (bars.size === 0) return yield* new BarsFileError({ file: options.barsDir, problems: [{ line: 0, message: "no <TICKER>.csv files" }] })
+    return yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => startEmulator({ bars, port: options.port, speed: options.speed, ...(options.start === undefined ? {} : { start: options.start }) }),
+        catch: (e) => new UsageError({ detail: `emulator: cannot listen on port ${options.port}: ${(e as Error).message}` })
+      }),
+      (handle) => Effect.promise(() => handle.close())
+    )
+  })
+
+/** `emulator --port P --bars DIR [--speed X] [--start ISO]`: serves until interrupted (Ctrl-C). */
+export const emulatorCommand = (flags: Flags) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const bad = checkFlags("emulator", flags, { required: ["bars"], optional: ["port", "speed", "start"] })
+      if (bad !== undefined) return yield* bad
+      const port = (yield* orFail(intFlag(flags, "port", 0))) ?? 0
+      const speedText = stringFlag(flags, "speed") ?? "1"
+      const speed = Number(speedText)
+      if (!(speed > 0) || !Number.isFinite(speed)) return yield* new UsageError({ detail: `emulator: --speed must be a positive number, got '${speedText}'` })
+      const start = yield* orFail(timeFlag(flags, "start"))
+      const handle = yield* emulatorResource({ barsDir: stringFlag(flags, "bars")!, port, speed, start })
+      const ws = handle.url.replace(/^http/, "ws")
+      yield* Console.log(
+        [
+          `Alpaca emulator on ${handle.url} (market time ${new Date(handle.marketNow()).toISOString()}, ${speed}× real time)`,
+          `it accepts the demo key id ${EMULATOR_KEY_ID} with the demo secret in src/emulator/constants.ts (no real keys)`,
+          `point a deployment at it:`,
+          `  alpaca:`,
+          `    trading_url: ${handle.url}`,
+          `    data_url: ${handle.url}`,
+          `    data_stream_url: ${ws}/v2`,
+          `    trading_stream_url: ${ws}/stream`,
+          `    clock_speed: ${speed}`,
+          `Ctrl-C stops it.`
+        ].join("\n")
+      )
+      return yield* Effect.never
+    })
+  )

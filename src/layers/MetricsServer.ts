@@ -1,0 +1,52 @@
+import * as http from "node:http"
+import { Effect, Layer, Metric, MetricState, Option, Runtime } from "effect"
+
+const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")
+
+/** Renders Effect's counters and gauges in Prometheus' text format. */
+export const renderPrometheus = Effect.map(Metric.snapshot, (pairs) => {
+  const lines: Array<string> = []
+  for (const pair of [...pairs].sort((a, b) => a.metricKey.name.localeCompare(b.metricKey.name))) {
+    const state = pair.metricState
+    const kind = MetricState.isCounterState(state) ? "counter" : MetricState.isGaugeState(state) ? "gauge" : undefined
+    if (kind === undefined) continue
+    const value = MetricState.isCounterState(state) ? state.count : (state as MetricState.MetricState.Gauge<number>).value
+    const name = pair.metricKey.name
+    const labels = pair.metricKey.tags.map((t) => `${t.key}="${escape(t.value)}"`).join(",")
+    const help = Option.getOrUndefined(pair.metricKey.description)
+    if (help !== undefined) lines.push(`# HELP ${name} ${help}`)
+    lines.push(`# TYPE ${name} ${kind}`)
+    lines.push(`${name}${labels === "" ? "" : `{${labels}}`} ${Number(value)}`)
+  }
+  return lines.join("\n") + "\n"
+})
+
+/** Serves `/metrics` (Prometheus text) and `/healthz` on 127.0.0.1:port while the layer lives. */
+export const MetricsServerLive = (port: number) =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const runtime = yield* Effect.runtime<never>()
+      const server = http.createServer((req, res) => {
+        if (req.url === "/healthz") {
+          res.writeHead(200, { "content-type": "text/plain" }).end("ok\n")
+          return
+        }
+        if (req.url !== "/metrics") {
+          res.writeHead(404).end()
+          return
+        }
+        Runtime.runPromise(runtime)(renderPrometheus).then(
+          (body) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(body),
+          () => res.writeHead(500).end()
+        )
+      })
+      yield* Effect.acquireRelease(
+        Effect.async<void, Error>((resume) => {
+          server.once("error", (e) => resume(Effect.fail(e)))
+          server.listen(port, "127.0.0.1", () => resume(Effect.void))
+        }),
+        () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      )
+      yield* Effect.logInfo("metrics served").pipe(Effect.annotateLogs({ url: `http://127.0.0.1:${port}/metrics` }))
+    })
+  )

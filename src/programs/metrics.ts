@@ -1,0 +1,13 @@
+import { Metric } from "effect"
+
+/** What a session counts, as Effect metrics: any metrics layer (Prometheus endpoint, OTel) can read them. */
+export const TradingMetrics = {
+  decisions: Metric.counter("rlpt_decisions_total", { description: "decisions made (policy runs)", incremental: true }),
+  orders: Metric.counter("rlpt_orders_total", { description: "orders accepted by the broker", incremental: true }),
+  fills: Metric.counter("rlpt_fills_total", { description: "fills and partial fills", incremental: true }),
+  rejections: Metric.counter("rlpt_rejections_total", { description: "orders the broker refused", incremental: true }),
+  actorFailures: Metric.counter("rlpt_actor_failures_total", { description: "ticker actor failures (each restarted with backoff)", incremental: true }),
+  holds: Metric.counter("rlpt_holds_total", { description: "ticker-steps held for a missing or late bar", incremental: true }),
+  equity: Metric.gauge("rlpt_equity", { description: "account equity after the last step" }),
+  lastDecision: Metric.gauge("rlpt_last_decision_timestamp_seconds", { description: "market time of the last decision" })
+}
