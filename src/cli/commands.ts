@@ -4,6 +4,7 @@ import { parseBarsCsv } from "../core/bars-csv.js"
 import { modelMismatches } from "../core/compatibility.js"
 import { featureTable } from "../core/indicators/index.js"
 import type { RiskLimits } from "../core/risk.js"
+import type { GuardLimits } from "../core/risk-guard.js"
 import type { RiskConfig } from "../domain/Config.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
@@ -20,6 +21,12 @@ import { backtest, type BacktestReport } from "../programs/backtest.js"
 import { checkFlags, intFlag, parseIndicatorList, stringFlag, timeFlag, UsageError } from "./args.js"
 
 type Flags = ReadonlyMap<string, string | true>
+
+export const guardLimits = (risk: RiskConfig): GuardLimits => ({
+  dailyLossLimit: risk.daily_loss_limit,
+  maxConsecutiveRejections: risk.max_consecutive_rejections,
+  breakerCooldownSteps: risk.breaker_cooldown_steps
+})
 
 export const riskLimits = (risk: RiskConfig): RiskLimits => ({
   maxPositionValue: risk.max_position_value,
@@ -88,6 +95,7 @@ export const runBacktest = (
       interval: deployment.config.interval,
       rules: { hmax: env.hmax, buyCostPct: env.buy_cost_pct, sellCostPct: env.sell_cost_pct, turbulenceThreshold: env.turbulence_threshold ?? undefined },
       risk: riskLimits(deployment.config.risk),
+      guard: guardLimits(deployment.config.risk),
       maxSteps: options.maxSteps,
       outDir
     }).pipe(withSimClock(options.start ?? tape.times[0]), Effect.provide(Layer.merge(layer, journal)))

@@ -50,8 +50,11 @@ export const RiskConfig = Schema.Struct({
   max_order_value: Schema.optional(Positive),
   max_gross_exposure: Schema.optional(Positive),
   max_orders_per_step: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
+  /** Loss in one session day, in account currency, that trips the kill switch. */
   daily_loss_limit: Schema.optional(Positive),
-  max_consecutive_rejections: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive()))
+  /** Rejections in a row that open the circuit breaker, and the steps it then stays open. */
+  max_consecutive_rejections: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
+  breaker_cooldown_steps: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive()))
 })
 export type RiskConfig = typeof RiskConfig.Type
 

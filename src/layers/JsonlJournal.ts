@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { Effect, Layer } from "effect"
+import { scanJournal } from "../core/journal-repair.js"
 import { Journal, JournalError, type JournalRecord } from "../services/Journal.js"
 
 export interface JsonlJournalOptions {
@@ -16,17 +17,33 @@ export const JsonlJournalLive = (options: JsonlJournalOptions): Layer.Layer<Jour
   Layer.scoped(
     Journal,
     Effect.gen(function* () {
+      // A crash can leave the last line half-written: keep every intact record, cut the torn tail.
+      const scan = yield* Effect.try({
+        try: () => {
+          fs.mkdirSync(nodePath.dirname(options.path), { recursive: true })
+          if (options.truncate === true || !fs.existsSync(options.path)) return undefined
+          const found = scanJournal(fs.readFileSync(options.path))
+          if (found.tornBytes > 0) fs.truncateSync(options.path, found.keepBytes)
+          return found
+        },
+        catch: (e) => new JournalError({ path: options.path, detail: `cannot read: ${(e as Error).message}` })
+      })
       const fd = yield* Effect.acquireRelease(
         Effect.try({
-          try: () => {
-            fs.mkdirSync(nodePath.dirname(options.path), { recursive: true })
-            return fs.openSync(options.path, options.truncate === true ? "w" : "a")
-          },
+          try: () => fs.openSync(options.path, options.truncate === true ? "w" : "a"),
           catch: (e) => new JournalError({ path: options.path, detail: `cannot open: ${(e as Error).message}` })
         }),
         (fd) => Effect.sync(() => fs.closeSync(fd))
       )
+      if (scan !== undefined && scan.tornBytes > 0) {
+        yield* Effect.logWarning("journal repaired: a torn last line was cut").pipe(Effect.annotateLogs({ path: options.path, droppedBytes: scan.tornBytes }))
+        fs.writeSync(fd, JSON.stringify({ type: "journal_repaired", dropped_bytes: scan.tornBytes, kept_records: scan.records.length }) + "\n")
+      }
+      if (scan !== undefined && scan.badLines.length > 0) {
+        yield* Effect.logWarning("journal has unreadable lines").pipe(Effect.annotateLogs({ path: options.path, lines: scan.badLines.slice(0, 10).join(",") }))
+      }
       return Journal.of({
+        recovered: scan?.records ?? [],
         append: (record: JournalRecord) =>
           Effect.try({
             try: () => {
@@ -42,5 +59,5 @@ export const JsonlJournalLive = (options: JsonlJournalOptions): Layer.Layer<Jour
 /** A journal in memory, for tests: `records` holds what was appended. */
 export const makeMemoryJournal = () => {
   const records: Array<JournalRecord> = []
-  return { records, layer: Layer.succeed(Journal, Journal.of({ append: (r) => Effect.sync(() => void records.push(r)) })) }
+  return { records, layer: Layer.succeed(Journal, Journal.of({ recovered: [], append: (r) => Effect.sync(() => void records.push(r)) })) }
 }

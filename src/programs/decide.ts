@@ -1,8 +1,11 @@
-import { Clock, Effect, Metric } from "effect"
+import { Clock, Effect, Metric, Schedule } from "effect"
 import { actionsToOrders, type TradeRules } from "../core/actions.js"
 import type { Bar } from "../core/bar.js"
 import { buildObservation } from "../core/layouts.js"
+import { newYorkDay } from "../core/aggregate.js"
 import { applyRiskLimits, type RiskLimits } from "../core/risk.js"
+import { type GuardEvent, type GuardLimits, RiskGuard } from "../core/risk-guard.js"
+import { planRecovery } from "../core/recovery.js"
 import { TurbulenceIndex } from "../core/turbulence.js"
 import { type Interval, intervalMillis } from "../domain/Config.js"
 import type { OrderRequest, TradeUpdate } from "../domain/Trading.js"
@@ -18,6 +21,8 @@ export interface SessionSettings {
   readonly interval: Interval
   readonly rules: TradeRules
   readonly risk: RiskLimits
+  /** The daily loss kill switch and the rejection circuit breaker. */
+  readonly guard?: GuardLimits | undefined
   /** Stop after this many decisions. */
   readonly maxSteps?: number | undefined
 }
@@ -99,6 +104,52 @@ export const startSession = (settings: SessionSettings) =>
       interval: settings.interval
     })
 
+    // A restart: resolve every order the journal meant to send, by asking the broker — never resending.
+    const recovery = planRecovery(journal.recovered)
+    const journaledFilled = new Map<string, number>()
+    for (const r of journal.recovered) {
+      if ((r.type === "fill" || r.type === "partial_fill") && typeof r.client_order_id === "string") {
+        journaledFilled.set(r.client_order_id, (journaledFilled.get(r.client_order_id) ?? 0) + Number(r.qty))
+      }
+    }
+    if (journal.recovered.length > 0) {
+      yield* journal.append({
+        type: "recovery",
+        time: iso(start),
+        last_decision_bar_time: recovery.lastDecisionBarTime === undefined ? null : iso(recovery.lastDecisionBarTime),
+        unresolved_orders: recovery.unresolved.length
+      })
+      const recoveredShares = new Map<string, number>()
+      for (const intent of recovery.unresolved) {
+        const order = yield* broker.orderByClientId(intent.clientOrderId).pipe(
+          Effect.retry({ schedule: Schedule.exponential("500 millis").pipe(Schedule.jittered), times: 6, while: (e) => e._tag === "BrokerUnavailable" || e._tag === "RateLimited" })
+        )
+        const base = { time: iso(start), ticker: intent.ticker, side: intent.side, client_order_id: intent.clientOrderId, recovered: true }
+        if (order === undefined) {
+          yield* journal.append({ type: "intent_unsent", ...base, qty: intent.qty, reason: "the broker has no such order: it was never sent, and is not resent (its decision is past)" })
+          continue
+        }
+        const missed = order.filledQty - intent.filled
+        if (missed > 0) {
+          recoveredShares.set(intent.ticker, (recoveredShares.get(intent.ticker) ?? 0) + (intent.side === "buy" ? missed : -missed))
+          yield* journal.append({ type: order.status === "filled" ? "fill" : "partial_fill", ...base, qty: missed, price: order.filledAvgPrice ?? null })
+          journaledFilled.set(intent.clientOrderId, order.filledQty)
+        }
+        if (order.status === "canceled" || order.status === "expired" || order.status === "rejected") {
+          yield* journal.append({ type: order.status === "canceled" ? "cancel" : order.status === "expired" ? "expiry" : "rejection", ...base, qty: order.qty })
+        }
+      }
+      const held = yield* broker.positions
+      for (const ticker of tickers) {
+        const ours = (recovery.positions.get(ticker) ?? 0) + (recoveredShares.get(ticker) ?? 0)
+        const theirs = held.find((p) => p.ticker === ticker)?.qty ?? 0
+        if (Math.abs(theirs - ours) > 1e-9) {
+          yield* journal.append({ type: "position_check", time: iso(start), ticker, journal: ours, broker: theirs })
+          yield* Effect.logWarning("broker position differs from the journal's fills; the broker's is used").pipe(Effect.annotateLogs({ ticker, journal: ours, broker: theirs }))
+        }
+      }
+    }
+
     const latest = new Map<string, TickerFeatures>()
     const historyBars = Math.max(3 * features.warmupBars, turbulence === undefined ? 0 : 253)
     const history = yield* marketData.history(tickers, settings.interval, start, historyBars)
@@ -106,6 +157,21 @@ export const startSession = (settings: SessionSettings) =>
       for (const bar of history.get(ticker) ?? []) latest.set(ticker, yield* features.update(ticker, bar))
     }
     yield* Effect.logInfo("session started").pipe(Effect.annotateLogs({ tickers: tickers.join(","), warmupBars: features.warmupBars }))
+
+    const guard = new RiskGuard(settings.guard ?? {})
+    const onGuardEvent = (event: GuardEvent, time: number) =>
+      Effect.gen(function* () {
+        const { kind, ...fields } = event
+        yield* journal.append({ type: kind, time: iso(time), ...fields })
+        if (kind === "circuit_closed") return yield* Effect.logInfo("circuit breaker closed: orders resume")
+        yield* Effect.logError(kind === "kill_switch" ? "KILL SWITCH: daily loss limit reached; no new positions today, open orders canceled" : "CIRCUIT BREAKER OPEN: repeated rejections; no orders until the cool-down ends").pipe(
+          Effect.annotateLogs(fields)
+        )
+        if (kind === "kill_switch") {
+          const open = yield* broker.openOrders.pipe(Effect.orElseSucceed(() => []))
+          yield* Effect.forEach(open, (o) => broker.cancel(o.id).pipe(Effect.ignore), { discard: true })
+        }
+      })
 
     const cooldown = tickers.map(() => 0)
     const equity: Array<number> = [(yield* broker.account).equity]
@@ -115,6 +181,11 @@ export const startSession = (settings: SessionSettings) =>
     const journalUpdates = Effect.gen(function* () {
       for (const update of yield* broker.takeUpdates) {
         if (update._tag === "Fill") {
+          // a fill already journaled (found by a restart's recovery or a reconciliation) is not journaled twice
+          const id = update.fill.clientOrderId
+          const already = journaledFilled.get(id) ?? 0
+          if (update.order.filledQty > 0 && update.order.filledQty <= already) continue
+          journaledFilled.set(id, already + update.fill.qty)
           fills++
           tradedNotional += update.fill.qty * update.fill.price
           yield* Metric.increment(TradingMetrics.fills)
@@ -145,6 +216,8 @@ export const startSession = (settings: SessionSettings) =>
         if (bars.size === 0 || !current.every((f) => f !== undefined && f.warm)) return [] as ReadonlyArray<OrderRequest>
         const decisionTime = yield* Clock.currentTimeMillis
         const account = yield* broker.account
+        for (const event of guard.onStep(steps, newYorkDay(barTime), account.equity)) yield* onGuardEvent(event, decisionTime)
+        const mode = guard.mode
         const positions = yield* broker.positions
         const holdings = tickers.map((t) => positions.find((p) => p.ticker === t)?.qty ?? 0)
         const prices = current.map((f) => f!.close)
@@ -162,13 +235,14 @@ export const startSession = (settings: SessionSettings) =>
         const plan = actionsToOrders(action, { cash: account.cash, prices, holdings }, settings.rules, turbulenceValue)
         const risked = applyRiskLimits(plan.orders, { prices, holdings }, settings.risk)
         const adjustments = risked.adjustments.map((a) => ({ ticker: tickers[a.index], side: a.side, requested: a.requested, allowed: a.allowed, rule: a.rule as string }))
-        if (options.noNewPositions === true) {
-          for (const o of risked.orders) {
-            if (o.side === "buy") adjustments.push({ ticker: tickers[o.index], side: o.side, requested: o.qty, allowed: 0, rule: "no_new_positions_before_close" })
-          }
+        const blocked = (side: "buy" | "sell") =>
+          mode === "halted" ? "circuit_breaker_open" : side === "buy" && mode === "no_new_positions" ? "daily_loss_limit" : side === "buy" && options.noNewPositions === true ? "no_new_positions_before_close" : undefined
+        for (const o of risked.orders) {
+          const rule = blocked(o.side)
+          if (rule !== undefined) adjustments.push({ ticker: tickers[o.index], side: o.side, requested: o.qty, allowed: 0, rule })
         }
         const requests: ReadonlyArray<OrderRequest> = risked.orders
-          .filter((o) => bars.has(tickers[o.index]) && !(options.noNewPositions === true && o.side === "buy"))
+          .filter((o) => bars.has(tickers[o.index]) && blocked(o.side) === undefined)
           .map((o) => ({
             ticker: tickers[o.index],
             side: o.side,
@@ -195,19 +269,36 @@ export const startSession = (settings: SessionSettings) =>
         return requests
       })
 
+    /** The broker's 422 for a client order id it already has means the order got through before. */
+    const alreadySent = (request: OrderRequest, reason: string) =>
+      /client.?order.?id/i.test(reason) && /unique|exist|duplicate|already/i.test(reason)
+        ? Effect.map(broker.orderByClientId(request.clientOrderId).pipe(Effect.orElseSucceed(() => undefined)), (o) => o !== undefined)
+        : Effect.succeed(false)
+
     /** Submits one order; a rejection is journaled (never retried) and reported as `false`. */
     const submit = (request: OrderRequest) =>
       broker.submit(request).pipe(
+        Effect.catchTag("OrderRejected", (rejected) =>
+          Effect.flatMap(alreadySent(request, rejected.reason), (sent) =>
+            sent
+              ? Effect.logInfo("order already at the broker (duplicate client order id): not resent").pipe(
+                  Effect.annotateLogs({ client_order_id: request.clientOrderId })
+                )
+              : Effect.fail(rejected)
+          )
+        ),
         Effect.tap(() =>
           Effect.sync(() => {
             orders++
             cooldown[tickers.indexOf(request.ticker)] = 0
+            guard.onAccepted()
           }).pipe(Effect.zipRight(Metric.increment(TradingMetrics.orders)))
         ),
         Effect.as(true),
         Effect.catchTag("OrderRejected", (rejected) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) => {
             rejections++
+            const events = guard.onRejection()
             return Metric.increment(TradingMetrics.rejections).pipe(Effect.zipRight(journal.append({
               type: "rejection",
               time: iso(now),
@@ -216,7 +307,7 @@ export const startSession = (settings: SessionSettings) =>
               qty: request.qty,
               client_order_id: request.clientOrderId,
               reason: rejected.reason
-            })))
+            })), Effect.zipRight(Effect.forEach(events, (e) => onGuardEvent(e, now), { discard: true })))
           }).pipe(Effect.as(false))
         )
       )
@@ -244,6 +335,8 @@ export const startSession = (settings: SessionSettings) =>
       markEquity,
       finish,
       steps: () => steps,
+      /** Bars up to this time were decided before a restart: never decide them again. */
+      resumeAfter: recovery.lastDecisionBarTime ?? -Infinity,
       latest: (ticker: string) => latest.get(ticker)
     }
   })

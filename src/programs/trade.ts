@@ -155,6 +155,11 @@ export const trade = (settings: TradeSettings) =>
       }
       const barTime = bucketStart(now, span)
       const barEnd = Math.min(barTime + span, market.close)
+      if (barTime <= session.resumeAfter) {
+        // decided before a restart: skip to the next bar
+        yield* sleepUntil(barEnd)
+        return true
+      }
       yield* waitForBars(barTime, barEnd + graceMs)
       const missing = tickers.filter((t) => arrived.get(barTime)?.has(t) !== true)
       for (const ticker of missing) {

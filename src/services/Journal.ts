@@ -15,6 +15,8 @@ export interface JournalRecord {
 export interface JournalService {
   /** Appends one record; it is on disk when the effect succeeds. */
   readonly append: (record: JournalRecord) => Effect.Effect<void, JournalError>
+  /** The records the journal already held when it was opened (a restart reads its past from here). */
+  readonly recovered: ReadonlyArray<JournalRecord>
 }
 
 export class Journal extends Context.Tag("rl-paper-trader/Journal")<Journal, JournalService>() {}
