@@ -1,5 +1,5 @@
 import { Console, Effect } from "effect"
-import { EMULATOR_KEY_ID, loadBarsDir, startEmulator } from "../emulator/index.js"
+import { describeFaults, EMULATOR_KEY_ID, FAULT_FLAGS, loadBarsDir, parseFaultSpec, startEmulator, type FaultOptions } from "../emulator/index.js"
 import { BarsFileError } from "../services/MarketData.js"
 import { checkFlags, intFlag, stringFlag, timeFlag, UsageError } from "./args.js"
 
@@ -9,7 +9,13 @@ const orFail = <A>(value: A | UsageError): Effect.Effect<A, UsageError> =>
   value instanceof UsageError ? Effect.fail(value) : Effect.succeed(value)
 
 /** Starts a local Alpaca emulator over a bars folder, scoped: closed when the scope closes. */
-export const emulatorResource = (options: { readonly barsDir: string; readonly port: number; readonly speed: number; readonly start?: number | undefined }) =>
+export const emulatorResource = (options: {
+  readonly barsDir: string
+  readonly port: number
+  readonly speed: number
+  readonly start?: number | undefined
+  readonly faults?: FaultOptions | undefined
+}) =>
   Effect.gen(function* () {
     const bars = yield* Effect.tryPromise({
       try: () => loadBarsDir(options.barsDir),
@@ -18,25 +24,44 @@ export const emulatorResource = (options: { readonly barsDir: string; readonly p
     if (bars.size === 0) return yield* new BarsFileError({ file: options.barsDir, problems: [{ line: 0, message: "no <TICKER>.csv files" }] })
     return yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => startEmulator({ bars, port: options.port, speed: options.speed, ...(options.start === undefined ? {} : { start: options.start }) }),
+        try: () =>
+          startEmulator({
+            bars,
+            port: options.port,
+            speed: options.speed,
+            ...(options.start === undefined ? {} : { start: options.start }),
+            ...(options.faults === undefined ? {} : { faults: options.faults })
+          }),
         catch: (e) => new UsageError({ detail: `emulator: cannot listen on port ${options.port}: ${(e as Error).message}` })
       }),
       (handle) => Effect.promise(() => handle.close())
     )
   })
 
-/** `emulator --port P --bars DIR [--speed X] [--start ISO]`: serves until interrupted (Ctrl-C). */
+/** Reads the fault flags (`--fault-seed N`, `--rate-429 R`, …; see {@link FAULT_FLAGS}); a bad value is a UsageError. */
+export const faultFlags = (flags: Flags): FaultOptions | undefined | UsageError => {
+  const parsed = parseFaultSpec(Object.fromEntries(FAULT_FLAGS.map((name) => [name, stringFlag(flags, name)])))
+  return parsed.ok ? parsed.faults : new UsageError({ detail: `emulator: ${parsed.error}` })
+}
+
+/**
+ * `emulator --port P --bars DIR [--speed X] [--start ISO]` plus the seeded fault flags
+ * `--fault-seed N --rate-429 R --rate-5xx R --rate-5xx-after R --latency-ms N [--latency-jitter-ms N]
+ * --rate-timeout R --ws-drop-every S --rate-lost-updates R --rate-partial-fills R --slow-fill-bars N`:
+ * serves until interrupted (Ctrl-C).
+ */
 export const emulatorCommand = (flags: Flags) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const bad = checkFlags("emulator", flags, { required: ["bars"], optional: ["port", "speed", "start"] })
+      const bad = checkFlags("emulator", flags, { required: ["bars"], optional: ["port", "speed", "start", ...FAULT_FLAGS] })
       if (bad !== undefined) return yield* bad
       const port = (yield* orFail(intFlag(flags, "port", 0))) ?? 0
       const speedText = stringFlag(flags, "speed") ?? "1"
       const speed = Number(speedText)
       if (!(speed > 0) || !Number.isFinite(speed)) return yield* new UsageError({ detail: `emulator: --speed must be a positive number, got '${speedText}'` })
       const start = yield* orFail(timeFlag(flags, "start"))
-      const handle = yield* emulatorResource({ barsDir: stringFlag(flags, "bars")!, port, speed, start })
+      const faults = yield* orFail(faultFlags(flags))
+      const handle = yield* emulatorResource({ barsDir: stringFlag(flags, "bars")!, port, speed, start, faults })
       const ws = handle.url.replace(/^http/, "ws")
       yield* Console.log(
         [
@@ -49,6 +74,7 @@ export const emulatorCommand = (flags: Flags) =>
           `    data_stream_url: ${ws}/v2`,
           `    trading_stream_url: ${ws}/stream`,
           `    clock_speed: ${speed}`,
+          `faults: ${describeFaults(faults)}`,
           `Ctrl-C stops it.`
         ].join("\n")
       )

@@ -423,7 +423,18 @@ export class Broker {
   /** Returns true if the order is done with the current bar (filled, partially filled or rejected). */
   private tryFill(o: Order, price: number, at: number): boolean {
     const remaining = o.qty - o.filledQty
-    const proposal = this.opts.fillHook({ orderId: o.id, symbol: o.symbol, side: o.side, qty: remaining, price, at })
+    const proposal = this.opts.fillHook({
+      orderId: o.id,
+      symbol: o.symbol,
+      side: o.side,
+      type: o.type,
+      timeInForce: o.tif,
+      orderQty: o.qty,
+      filledQty: o.filledQty,
+      qty: remaining,
+      price,
+      at
+    })
     if (proposal === null) return false
     const qty = Math.min(remaining, Math.max(0, proposal.qty))
     if (qty <= 0) return false

@@ -29,6 +29,11 @@
  * starts, at that bar's open ± `slippageBps` (buys up, sells down). A limit
  * order fills at the open of such a bar if the open is at or better than the
  * limit, else at the limit once a bar whose range crossed it is published.
+ *
+ * Faults (faults.ts, README "Faults"): `faults: { seed, http429Rate, http5xxRate,
+ * http5xxAfterRate, timeoutRate, latencyMs, wsDropEverySeconds, lostTradeUpdatesRate,
+ * slowFillBars, partialFillRate, … }`, all off by default; `handle.dropSockets(kind?)`
+ * and `handle.faultCounts()`.
  */
 import { readdir, readFile } from "node:fs/promises"
 import { createServer } from "node:http"
@@ -40,6 +45,7 @@ import type { TradeUpdate } from "./broker.js"
 import { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY } from "./constants.js"
 import { dataRoutes } from "./data-api.js"
 import { Engine, type LogFn } from "./engine.js"
+import { FaultInjector, type FaultCounts, type FaultOptions } from "./faults.js"
 import { Market } from "./market.js"
 import { composeFrame, type EmulatorMiddleware } from "./middleware.js"
 import { decimal } from "./format.js"
@@ -65,6 +71,18 @@ export type {
   SocketContext
 } from "./middleware.js"
 export type { LogFn, LogLevel } from "./engine.js"
+export {
+  describeFaults,
+  FAULT_FLAGS,
+  faultOptionsProblem,
+  parseFaultSpec,
+  type FaultCounts,
+  type FaultOptions,
+  type FaultSpecResult
+} from "./faults.js"
+
+/** Which stream sockets {@link EmulatorHandle.dropSockets} drops. */
+export type StreamKind = "market-data" | "trading"
 
 export interface EmulatorOptions {
   /** Bars per ticker, ascending; `Bar.time` is the bar START (epoch ms). */
@@ -88,6 +106,12 @@ export interface EmulatorOptions {
   readonly log?: LogFn
   /** Interception point for REST requests, stream frames and fills (fault injection goes here). */
   readonly middleware?: ReadonlyArray<EmulatorMiddleware>
+  /**
+   * Seeded fault injection (429/5xx/timeouts/latency, stream drops, lost
+   * trade updates, partial and slow fills); all off when omitted. Installed
+   * as the innermost middleware, after `middleware`. See README.md "Faults".
+   */
+  readonly faults?: FaultOptions
 }
 
 export interface EmulatorHandle {
@@ -103,6 +127,14 @@ export interface EmulatorHandle {
    * processes every event on the way in order, and flushes stream frames.
    */
   advanceTo(marketTime: number): Promise<void>
+  /**
+   * Drops (abruptly, no close frame) every open stream socket of `kind`
+   * (both kinds when omitted), as the `wsDropEverySeconds` fault does; works
+   * with or without `faults`. Returns how many sockets were dropped (counted in `wsDrops`).
+   */
+  dropSockets(kind?: StreamKind): number
+  /** What fault injection has done so far (all zero without `faults`). */
+  faultCounts(): FaultCounts
   /** Stops timers, drops every connection and closes the server. */
   close(): Promise<void>
 }
@@ -115,7 +147,8 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
   const now = options.now ?? Date.now
   const keyId = options.keyId ?? EMULATOR_KEY_ID
   const secretKey = options.secretKey ?? EMULATOR_SECRET_KEY
-  const middleware = options.middleware ?? []
+  const faults = options.faults === undefined ? undefined : new FaultInjector(options.faults, { now, log })
+  const middleware = [...(options.middleware ?? []), ...(faults === undefined ? [] : [faults.middleware])]
   const market = new Market(options.bars)
   const start = options.start ?? (market.sessions.length > 0 ? market.firstBarStart : now())
   const authenticate = (key: unknown, secret: unknown): boolean => key === keyId && secret === secretKey
@@ -141,7 +174,10 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
   })
   engine.setListener({
     onBars: (bars) => streams.broadcastBars(bars),
-    onTradeUpdate: (u) => streams.broadcastTradeUpdate(tradeUpdateJson(engine, u))
+    onTradeUpdate: (u) => {
+      if (faults?.loseTradeUpdate(u.event, u.order.id) === true) return
+      streams.broadcastTradeUpdate(tradeUpdateJson(engine, u))
+    }
   })
 
   const handler = createRestHandler({
@@ -176,6 +212,17 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
   })
   engine.sync()
 
+  let wsDrops = 0
+  const dropSockets = (kind?: StreamKind): number => {
+    const n = streams.drop(kind)
+    wsDrops += n
+    faults?.recordDrops(n)
+    return n
+  }
+  const dropEvery = options.faults?.wsDropEverySeconds
+  const dropTimer = dropEvery === undefined ? undefined : setInterval(() => dropSockets(), dropEvery * 1000)
+  dropTimer?.unref()
+
   let closed: Promise<void> | undefined
   return {
     url,
@@ -189,8 +236,22 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
       engine.advanceTo(marketTime)
       await streams.flush()
     },
+    dropSockets,
+    faultCounts: () =>
+      faults?.snapshot() ?? {
+        http429: 0,
+        http5xx: 0,
+        http5xxAfter: 0,
+        timeouts: 0,
+        wsDrops,
+        lostTradeUpdates: 0,
+        partialFills: 0,
+        slowFills: 0
+      },
     close: () => {
       closed ??= new Promise<void>((resolve) => {
+        if (dropTimer !== undefined) clearInterval(dropTimer)
+        faults?.close()
         engine.close()
         streams.close()
         server.close(() => resolve())

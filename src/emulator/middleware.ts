@@ -3,8 +3,8 @@
  *
  * Every REST request, every outbound websocket frame and every fill passes
  * through the installed {@link EmulatorMiddleware}s (in array order, the first
- * being outermost). The emulator itself installs none: this is where seeded
- * fault injection belongs —
+ * being outermost). The emulator installs none by itself; the `faults`
+ * option (faults.ts) adds one, innermost. What each hook is for —
  *
  * - `http`: 429 / 5xx answers, added latency, timeouts (never answer, or
  *   `ctx.destroy()` the socket) — wrap or replace `next()`.
@@ -32,6 +32,8 @@ export interface HttpRequest {
   readonly api: "trading" | "data" | "unknown"
   /** Destroys the underlying socket without answering (for timeout faults). */
   readonly destroy: () => void
+  /** Aborted when the client's connection closes before an answer was written (client gave up). */
+  readonly signal: AbortSignal
 }
 
 /** A REST answer. `body === undefined` sends no body (e.g. 204). */
@@ -59,6 +61,11 @@ export interface FillProposal {
   readonly orderId: string
   readonly symbol: string
   readonly side: "buy" | "sell"
+  readonly type: "market" | "limit"
+  readonly timeInForce: "day" | "gtc" | "ioc" | "fok"
+  /** The order's total quantity and what has been filled so far. */
+  readonly orderQty: number
+  readonly filledQty: number
   /** Remaining quantity the engine would fill. */
   readonly qty: number
   readonly price: number

@@ -78,6 +78,10 @@ export const createRestHandler = (opts: RestOptions): ((req: IncomingMessage, re
   }
 
   return (raw, res) => {
+    const gaveUp = new AbortController()
+    res.on("close", () => {
+      if (!res.writableFinished) gaveUp.abort()
+    })
     const chunks: Buffer[] = []
     raw.on("data", (c: Buffer) => chunks.push(c))
     raw.on("error", () => res.destroy())
@@ -103,7 +107,8 @@ export const createRestHandler = (opts: RestOptions): ((req: IncomingMessage, re
         bodyError,
         receivedAt: opts.now(),
         api: apiOf(url.pathname),
-        destroy: () => raw.socket.destroy()
+        destroy: () => raw.socket.destroy(),
+        signal: gaveUp.signal
       }
       pipeline(request)
         .catch((e: unknown): HttpResponse => {
@@ -114,7 +119,7 @@ export const createRestHandler = (opts: RestOptions): ((req: IncomingMessage, re
           return { status: 500, body: { code: 50010000, message: "internal server error" } }
         })
         .then((response) => {
-          if (res.headersSent || res.destroyed) return
+          if (res.headersSent || res.destroyed || request.signal.aborted || raw.socket.destroyed) return
           const headers: Record<string, string> = {
             ...rateHeaders(request.api, headerValue(request.headers["apca-api-key-id"])),
             "X-Request-ID": request.id,

@@ -129,6 +129,24 @@ export class StreamHub {
     while (this.pending.size > 0) await Promise.all([...this.pending])
   }
 
+  /**
+   * Abruptly drops (TCP-level, no close frame — the client sees code 1006)
+   * every open connection of `kind` (both kinds when omitted); returns how many.
+   */
+  drop(kind?: SocketContext["kind"]): number {
+    const victims: Connection[] = []
+    if (kind === undefined || kind === "market-data") victims.push(...this.marketData)
+    if (kind === undefined || kind === "trading") victims.push(...this.trading)
+    let n = 0
+    for (const conn of victims) {
+      if (conn.ws.readyState !== WebSocket.OPEN) continue
+      this.opts.log("info", "stream dropped (fault injection)", { id: conn.ctx.id, path: conn.ctx.path })
+      conn.ctx.terminate()
+      n++
+    }
+    return n
+  }
+
   /** Drops every connection. */
   close(): void {
     for (const conn of [...this.marketData, ...this.trading]) conn.ws.terminate()
