@@ -5,11 +5,15 @@ import { parseArgs, UsageError } from "./cli/args.js"
 import { backtestCommand, featuresCommand } from "./cli/commands.js"
 import { demoCommand, synthCommand, trainCommand } from "./cli/demo.js"
 import { emulatorCommand } from "./cli/emulator.js"
+import { tradeCommand } from "./cli/trade.js"
 
 const usage = `rl-paper-trader — run a trained RL agent (ONNX) in simulation or on an Alpaca paper account
 
 usage:
-  rl-paper-trader demo                                  backtest the bundled demo agent and print its summary
+  rl-paper-trader demo                                  backtest the bundled demo agent, then paper-trade it against
+                                                        a local Alpaca emulator, and print the summaries
+  rl-paper-trader trade --config FILE [--max-steps N] [--metrics-port P] [--allow-live]
+                                                        trade on an Alpaca paper account (keys: api_keys.yaml or APCA_*)
   rl-paper-trader backtest --config FILE --out DIR [--start ISO] [--end ISO] [--max-steps N]
   rl-paper-trader features --indicators LIST --bars FILE.csv
                                                         LIST: macd,rsi_30,…  or technicalindicators NAME:param=value
@@ -37,6 +41,8 @@ const program = Effect.gen(function* () {
       return yield* demoCommand(args.flags)
     case "train":
       return yield* trainCommand(args.flags)
+    case "trade":
+      return yield* tradeCommand(args.flags)
     case "emulator":
       return yield* emulatorCommand(args.flags)
     case "synth":

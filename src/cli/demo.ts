@@ -11,6 +11,10 @@ import { loadBarTape } from "../layers/SimExchange.js"
 import { trainAgent } from "../programs/train.js"
 import { checkFlags, intFlag, stringFlag, timeFlag, UsageError } from "./args.js"
 import { formatReport, riskLimits, runBacktest } from "./commands.js"
+import { emulatorResource } from "./emulator.js"
+import { formatSession, runTrade } from "./trade.js"
+import type { Deployment } from "../config/deployment.js"
+import { alpacaSettingsForEmulator } from "../layers/alpaca/emulator.js"
 
 type Flags = ReadonlyMap<string, string | true>
 
@@ -43,10 +47,36 @@ export const demoCommand = (flags: Flags) =>
         ]
     for (const run of runs) {
       const report = yield* runBacktest(configFile, run.out, { start: run.start, end: run.end })
-      yield* Console.log(`\n${run.label}:\n${formatReport(report, path.relative(process.cwd(), run.out) || ".")}`)
+      yield* Console.log(`\nbacktest, ${run.label}:\n${formatReport(report, path.relative(process.cwd(), run.out) || ".")}`)
     }
+    yield* paperDemo(deployment, path.join(outDir, "paper"), split)
     return 0
   })
+
+const DEMO_SPEED = 1200
+const DEMO_STEPS = 48
+
+/**
+ * The seed's main job, without keys or internet: a local Alpaca emulator in this process, replaying
+ * the demo market 1200× faster than real time, and the trade program against it through the
+ * official SDK (REST and both websockets), for a bounded session.
+ */
+const paperDemo = (deployment: Deployment, outDir: string, from: number | undefined) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const path = yield* Path.Path
+      const tape = yield* loadBarTape(deployment.barsDir!, deployment.config.tickers, 60_000)
+      const start = tape.times.find((t) => from === undefined || t >= from) ?? tape.times[0]
+      const emulator = yield* emulatorResource({ barsDir: deployment.barsDir!, port: 0, speed: DEMO_SPEED, start })
+      yield* Console.log(
+        `\npaper trading against a local Alpaca emulator (${emulator.url}, official SDK, ${DEMO_SPEED}× real time), ${DEMO_STEPS} steps from ${new Date(start).toISOString()}:`
+      )
+      const accelerated: Deployment = { ...deployment, config: { ...deployment.config, alpaca: { ...deployment.config.alpaca, clock_speed: DEMO_SPEED } } }
+      const journalPath = path.join(outDir, "journal.jsonl")
+      const { summary } = yield* runTrade(accelerated, { settings: alpacaSettingsForEmulator(emulator), maxSteps: DEMO_STEPS, journalPath, freshJournal: true })
+      yield* Console.log(formatSession(summary, path.relative(process.cwd(), journalPath)))
+    })
+  )
 
 /** `train`: evolution strategies over the simulator, writing a model registry folder. */
 export const trainCommand = (flags: Flags) =>

@@ -1,0 +1,152 @@
+import { Path } from "@effect/platform"
+import { Console, Duration, Effect, Layer } from "effect"
+import { modelMismatches } from "../core/compatibility.js"
+import type { Deployment } from "../config/deployment.js"
+import { loadDeployment } from "../config/deployment.js"
+import { ConfigError } from "../config/errors.js"
+import { loadAlpacaKeys } from "../config/keys.js"
+import { AlpacaBrokerLive } from "../layers/AlpacaBroker.js"
+import { AlpacaMarketClockLive } from "../layers/AlpacaMarketClock.js"
+import { AlpacaMarketDataLive } from "../layers/AlpacaMarketData.js"
+import { type AlpacaSettings, AlpacaRateLimiterLive, makeAlpacaClient, makeAlpacaSettings } from "../layers/alpaca/client.js"
+import { IndicatorFeatureEngineLive, resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
+import { JsonlJournalLive } from "../layers/JsonlJournal.js"
+import { makeMarketTimeClock } from "../layers/MarketTimeClock.js"
+import { MetricsServerLive } from "../layers/MetricsServer.js"
+import { OnnxPolicyLive, readModelCard } from "../layers/OnnxPolicy.js"
+import type { SessionSummary } from "../programs/decide.js"
+import { trade } from "../programs/trade.js"
+import { ModelError } from "../services/Policy.js"
+import { checkFlags, intFlag, stringFlag, UsageError } from "./args.js"
+import { guardLimits, riskLimits } from "./commands.js"
+
+type Flags = ReadonlyMap<string, string | true>
+
+const orFail = <A>(value: A | UsageError): Effect.Effect<A, UsageError> =>
+  value instanceof UsageError ? Effect.fail(value) : Effect.succeed(value)
+
+const PAPER_HOSTS = new Set(["paper-api.alpaca.markets", "127.0.0.1", "localhost", "[::1]", "::1"])
+
+/** Paper only by default: any other trading host needs `allow_live: true` in the config AND `--allow-live`. */
+export const checkPaperOnly = (deployment: Deployment, allowLiveFlag: boolean): Effect.Effect<void, ConfigError> => {
+  const url = deployment.config.alpaca.trading_url
+  let host: string
+  try {
+    host = new URL(url).hostname
+  } catch {
+    return Effect.fail(new ConfigError({ file: deployment.configFile, field: "alpaca.trading_url", detail: `not a URL: ${url}` }))
+  }
+  if (PAPER_HOSTS.has(host)) return Effect.void
+  if (deployment.config.allow_live && allowLiveFlag) return Effect.void
+  return Effect.fail(
+    new ConfigError({
+      file: deployment.configFile,
+      field: "alpaca.trading_url",
+      detail: `${host} is not Alpaca's paper API: live trading needs allow_live: true in the config and --allow-live on the command line`
+    })
+  )
+}
+
+export interface TradeOverrides {
+  readonly settings?: Partial<Omit<AlpacaSettings, "backoff">>
+  readonly maxSteps?: number | undefined
+  readonly metricsPort?: number | undefined
+  readonly journalPath?: string | undefined
+  readonly freshJournal?: boolean
+}
+
+/** Wires a deployment to the Alpaca layers and runs the trade program. */
+export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {}) =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const env = deployment.environment
+    const card = yield* readModelCard(deployment.modelDir)
+    const mismatches = modelMismatches(card, { tickers: deployment.config.tickers, indicators: env.tech_indicators, hmax: env.hmax })
+    if (mismatches.length > 0) {
+      return yield* new ModelError({ modelDir: deployment.modelDir, detail: `does not fit ${deployment.configFile}: ${mismatches.join("; ")}` })
+    }
+    const indicators = resolveIndicators(env.tech_indicators)
+    if (typeof indicators === "string") return yield* new ConfigError({ file: deployment.environmentFile, field: "tech_indicators", detail: indicators })
+
+    const alpaca = deployment.config.alpaca
+    const keys =
+      overrides.settings?.keyId !== undefined && overrides.settings.secretKey !== undefined
+        ? { keyId: overrides.settings.keyId, secretKey: overrides.settings.secretKey }
+        : yield* loadAlpacaKeys({ keysFile: path.resolve(path.dirname(deployment.configFile), alpaca.keys ?? "api_keys.yaml") })
+    const supervision = deployment.config.supervision
+    const backoff = { base: Duration.seconds(supervision.backoff_base_seconds), max: Duration.seconds(supervision.backoff_max_seconds) }
+    const settings = makeAlpacaSettings({
+      tradingUrl: alpaca.trading_url,
+      dataUrl: alpaca.data_url,
+      dataStreamUrl: alpaca.data_stream_url,
+      tradingStreamUrl: alpaca.trading_stream_url,
+      feed: alpaca.feed,
+      requestsPerMinute: alpaca.requests_per_minute,
+      ...overrides.settings,
+      keyId: keys.keyId,
+      secretKey: keys.secretKey,
+      backoff
+    })
+
+    // Market time is the broker's: anchor Effect's Clock to it (and run it faster for an accelerated emulator).
+    const client = yield* makeAlpacaClient(settings)
+    const brokerNow = yield* Effect.tryPromise({
+      try: async () => Date.parse(String((await client.trading.clock.legacyClock()).timestamp)),
+      catch: (e) => new ConfigError({ file: deployment.configFile, field: "alpaca.trading_url", detail: `cannot read the broker's clock: ${(e as Error).message}` })
+    })
+    const speed = alpaca.clock_speed
+    const anchored = speed !== 1 || !Number.isFinite(brokerNow) || Math.abs(brokerNow - Date.now()) > 2_000
+
+    const market = deployment.config.market
+    const journalPath = overrides.journalPath ?? path.join(deployment.journalDir, "journal.jsonl")
+    const live = Layer.mergeAll(AlpacaBrokerLive(settings), AlpacaMarketDataLive(settings), AlpacaMarketClockLive(settings)).pipe(
+      Layer.provide(AlpacaRateLimiterLive(settings))
+    )
+    const layers = Layer.mergeAll(
+      live,
+      IndicatorFeatureEngineLive(card.tickers, indicators),
+      OnnxPolicyLive(deployment.modelDir),
+      JsonlJournalLive({ path: journalPath, sync: true, truncate: overrides.freshJournal === true }),
+      overrides.metricsPort === undefined ? Layer.empty : MetricsServerLive(overrides.metricsPort)
+    )
+    const program = trade({
+      deploymentId: deployment.deploymentId,
+      interval: deployment.config.interval,
+      rules: { hmax: env.hmax, buyCostPct: env.buy_cost_pct, sellCostPct: env.sell_cost_pct, turbulenceThreshold: env.turbulence_threshold ?? undefined },
+      risk: riskLimits(deployment.config.risk),
+      guard: guardLimits(deployment.config.risk),
+      maxSteps: overrides.maxSteps,
+      grace: Duration.seconds(market.grace_seconds),
+      stopOpeningBeforeClose: Duration.minutes(market.stop_opening_minutes_before_close),
+      flattenAtClose: market.flatten_at_close,
+      backoff,
+      settleTimeout: Duration.seconds(market.settle_timeout_seconds)
+    }).pipe(Effect.provide(layers))
+    const summary: SessionSummary = yield* anchored ? Effect.withClock(program, makeMarketTimeClock({ marketStart: brokerNow, speed })) : program
+    return { summary, journalPath }
+  })
+
+export const formatSession = (s: SessionSummary, journalPath: string): string => {
+  const first = s.equity[0] ?? 0
+  const last = s.equity[s.equity.length - 1] ?? first
+  return [
+    `steps ${s.steps}  orders ${s.orders}  fills ${s.fills}  rejections ${s.rejections}`,
+    `equity ${first.toFixed(2)} → ${last.toFixed(2)} (${first === 0 ? "n/a" : `${((last / first - 1) * 100).toFixed(2)} %`})`,
+    `journal ${journalPath}`
+  ].join("\n")
+}
+
+/** `trade --config FILE [--max-steps N] [--metrics-port P] [--allow-live]`. */
+export const tradeCommand = (flags: Flags) =>
+  Effect.gen(function* () {
+    const bad = checkFlags("trade", flags, { required: ["config"], optional: ["max-steps", "metrics-port"], switches: ["allow-live"] })
+    if (bad !== undefined) return yield* bad
+    const maxSteps = yield* orFail(intFlag(flags, "max-steps", 1))
+    const metricsPort = yield* orFail(intFlag(flags, "metrics-port", 1))
+    const deployment = yield* loadDeployment(stringFlag(flags, "config")!)
+    yield* checkPaperOnly(deployment, flags.get("allow-live") === true)
+    const { summary, journalPath } = yield* runTrade(deployment, { maxSteps, metricsPort })
+    yield* Console.log(formatSession(summary, journalPath))
+    return 0
+  })
+

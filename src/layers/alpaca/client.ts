@@ -1,0 +1,158 @@
+/**
+ * The Alpaca SDK client, built from our settings, and the one REST rate limiter every Alpaca layer
+ * shares. The SDK's own retries and rate limiting are OFF: retries follow `retryPolicy`
+ * (errors.ts) and only heal what can heal; the limiter below is process-wide, across layers.
+ */
+import { Alpaca, type AlpacaClientOptions, type trading } from "@alpacahq/alpaca-trade-api"
+import { Clock, Context, Duration, Effect, Layer, Redacted } from "effect"
+import { ConfigError } from "../../config/errors.js"
+
+export type AlpacaFeed = "iex" | "sip"
+
+export interface AlpacaBackoff {
+  /** First reconnect/retry delay (jittered ±20 %, doubled per attempt). */
+  readonly base: Duration.Duration
+  /** No single delay exceeds this (a server's Retry-After may). */
+  readonly max: Duration.Duration
+}
+
+export interface AlpacaSettings {
+  readonly keyId: Redacted.Redacted<string>
+  readonly secretKey: Redacted.Redacted<string>
+  /** Trading REST base, default `https://paper-api.alpaca.markets`. */
+  readonly tradingUrl: string
+  /** Market data REST base, default `https://data.alpaca.markets`. */
+  readonly dataUrl: string
+  /** Market data websocket base without the feed, default `wss://stream.data.alpaca.markets/v2`. */
+  readonly dataStreamUrl: string
+  /** `trade_updates` websocket, default `wss://paper-api.alpaca.markets/stream`. */
+  readonly tradingStreamUrl: string
+  /** `sip` falls back to `iex` (once, with a warning) when the plan refuses it. */
+  readonly feed: AlpacaFeed
+  /** Shared REST budget of the whole process, default 200 (Alpaca's per-account limit). */
+  readonly requestsPerMinute: number
+  readonly backoff: AlpacaBackoff
+  /** Retries of a failed REST call that may heal (network, 5xx, 429) before giving up, default 5. */
+  readonly maxRetries: number
+  /** Per-request timeout, default 30 s. */
+  readonly requestTimeout: Duration.Duration
+  /** Bars per page of `GET /v2/stocks/bars` (1–10000, across symbols), default 10000. */
+  readonly barsPageLimit: number
+}
+
+export const ALPACA_DEFAULTS = {
+  tradingUrl: "https://paper-api.alpaca.markets",
+  dataUrl: "https://data.alpaca.markets",
+  dataStreamUrl: "wss://stream.data.alpaca.markets/v2",
+  tradingStreamUrl: "wss://paper-api.alpaca.markets/stream",
+  feed: "iex",
+  requestsPerMinute: 200,
+  backoff: { base: Duration.seconds(1), max: Duration.seconds(60) },
+  maxRetries: 5,
+  requestTimeout: Duration.seconds(30),
+  barsPageLimit: 10_000
+} as const satisfies Omit<AlpacaSettings, "keyId" | "secretKey">
+
+export type AlpacaSettingsInput = Pick<AlpacaSettings, "keyId" | "secretKey"> &
+  Partial<Omit<AlpacaSettings, "keyId" | "secretKey" | "backoff">> & {
+    readonly backoff?: Partial<AlpacaBackoff>
+  }
+
+/** Settings with Alpaca's defaults filled in. */
+export const makeAlpacaSettings = (input: AlpacaSettingsInput): AlpacaSettings => ({
+  ...ALPACA_DEFAULTS,
+  ...input,
+  backoff: { ...ALPACA_DEFAULTS.backoff, ...input.backoff }
+})
+
+/** The market data websocket of `feed`: `dataStreamUrl` + `/iex` or `/sip`. */
+export const dataStreamUrlFor = (settings: AlpacaSettings, feed: AlpacaFeed): string =>
+  `${settings.dataStreamUrl.replace(/\/+$/, "")}/${feed}`
+
+// The SDK derives these hosts itself (paper trading; market data ignores `paper`).
+const SDK_TRADING_ORIGIN = "https://paper-api.alpaca.markets"
+const SDK_DATA_ORIGIN = "https://data.alpaca.markets"
+
+/** `url` moved from the SDK's `origin` onto `base` (which may carry a path prefix); other URLs unchanged. */
+export const rebaseUrl = (url: string, origin: string, base: string): string => {
+  if (!url.startsWith(origin)) return url
+  const rest = url.slice(origin.length)
+  if (rest !== "" && !rest.startsWith("/") && !rest.startsWith("?")) return url
+  return `${base.replace(/\/+$/, "")}${rest}`
+}
+
+/** REST middleware pointing the SDK's fixed hosts at `tradingUrl` / `dataUrl`. */
+const rebaseMiddleware = (settings: AlpacaSettings): trading.Middleware => ({
+  pre: async (context) => ({
+    url: rebaseUrl(rebaseUrl(context.url, SDK_TRADING_ORIGIN, settings.tradingUrl), SDK_DATA_ORIGIN, settings.dataUrl),
+    init: context.init
+  })
+})
+
+/**
+ * The SDK client for `settings` (no SDK retries, no SDK rate limiting). The only place the keys
+ * leave their `Redacted`. Fails with a ConfigError when the SDK refuses the credentials.
+ */
+export const makeAlpacaClient = (settings: AlpacaSettings): Effect.Effect<Alpaca, ConfigError> =>
+  Effect.try({
+    try: () => {
+      const options: AlpacaClientOptions = {
+        keyId: Redacted.value(settings.keyId),
+        secret: Redacted.value(settings.secretKey),
+        paper: true,
+        retry: false,
+        rateLimit: false,
+        timeoutMs: Duration.toMillis(settings.requestTimeout),
+        middleware: [rebaseMiddleware(settings)]
+      }
+      return new Alpaca(options)
+    },
+    catch: (cause) =>
+      new ConfigError({
+        field: "alpaca keys",
+        detail: `the Alpaca client refused the settings: ${cause instanceof Error ? cause.message : String(cause)}`
+      })
+  })
+
+/** Runs a REST call within the process-wide Alpaca budget. */
+export interface AlpacaRateLimiterService {
+  readonly limit: <A, E, R>(call: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}
+
+/** The ONE limiter every Alpaca REST call of every layer goes through. */
+export class AlpacaRateLimiter extends Context.Tag("rl-paper-trader/AlpacaRateLimiter")<
+  AlpacaRateLimiter,
+  AlpacaRateLimiterService
+>() {}
+
+/**
+ * At most `limit` calls start in any `window` (a sliding window on Effect's Clock): Alpaca counts
+ * requests per minute, and unlike a token bucket that starts full (Effect's RateLimiter allows a
+ * full bucket plus a minute of refills, 2× the limit, in the first minute) this can never earn a
+ * 429. Waiters are served in order.
+ */
+export const makeSlidingWindowLimiter = (limit: number, window: Duration.DurationInput): Effect.Effect<AlpacaRateLimiterService> =>
+  Effect.gen(function* () {
+    const windowMs = Duration.toMillis(window)
+    const max = Math.max(1, Math.floor(limit))
+    const lock = yield* Effect.makeSemaphore(1)
+    // Start times of the calls within the last window, oldest first.
+    const starts: Array<number> = []
+    const forget = (now: number) => {
+      while (starts.length > 0 && starts[0] <= now - windowMs) starts.shift()
+    }
+    const admit = lock.withPermits(1)(
+      Effect.gen(function* () {
+        forget(yield* Clock.currentTimeMillis)
+        if (starts.length >= max) yield* Effect.sleep(Duration.millis(starts[0] + windowMs - (yield* Clock.currentTimeMillis)))
+        const now = yield* Clock.currentTimeMillis
+        forget(now)
+        starts.push(now)
+      })
+    )
+    return AlpacaRateLimiter.of({ limit: (call) => Effect.zipRight(admit, call) })
+  })
+
+/** The process-wide limiter: `requestsPerMinute` REST calls in any minute. */
+export const AlpacaRateLimiterLive = (settings: Pick<AlpacaSettings, "requestsPerMinute">) =>
+  Layer.effect(AlpacaRateLimiter, makeSlidingWindowLimiter(settings.requestsPerMinute, Duration.minutes(1)))
