@@ -92,7 +92,7 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
     const client = yield* makeAlpacaClient(settings)
     const brokerNow = yield* Effect.tryPromise({
       try: async () => Date.parse(String((await client.trading.clock.legacyClock()).timestamp)),
-      catch: (e) => new ConfigError({ file: deployment.configFile, field: "alpaca.trading_url", detail: `cannot read the broker's clock: ${(e as Error).message}` })
+      catch: (e) => new ConfigError({ file: deployment.configFile, field: "alpaca.trading_url", detail: `cannot reach the broker's clock at ${settings.tradingUrl}: ${(e as Error).message}` })
     })
     const speed = alpaca.clock_speed
     const anchored = speed !== 1 || !Number.isFinite(brokerNow) || Math.abs(brokerNow - Date.now()) > 2_000
