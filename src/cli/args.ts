@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import { Data, Effect } from "effect"
 
 /** Bad command line: the CLI prints the message and the usage, and exits 2. */
 export class UsageError extends Data.TaggedError("UsageError")<{ readonly detail: string }> {
@@ -89,3 +89,7 @@ export const parseIndicatorList = (list: string): ReadonlyArray<string | { reado
       }
       return spec as { readonly name: string }
     })
+
+/** Lifts a parsed flag (or its usage error) into an Effect. */
+export const orFail = <A>(value: A | UsageError): Effect.Effect<A, UsageError> =>
+  value instanceof UsageError ? Effect.fail(value) : Effect.succeed(value)

@@ -6,7 +6,7 @@ import { featureTable } from "../core/indicators/index.js"
 import type { RiskLimits } from "../core/risk.js"
 import type { GuardLimits } from "../core/risk-guard.js"
 import type { RiskConfig } from "../domain/Config.js"
-import { loadDeployment } from "../config/deployment.js"
+import { type Deployment, loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
 import { intervalMillis } from "../domain/Config.js"
 import { JsonlJournalLive } from "../layers/JsonlJournal.js"
@@ -18,7 +18,7 @@ import { withSimClock } from "../layers/SimClock.js"
 import { BarsFileError } from "../services/MarketData.js"
 import { ModelError } from "../services/Policy.js"
 import { backtest, type BacktestReport } from "../programs/backtest.js"
-import { checkFlags, intFlag, parseIndicatorList, stringFlag, timeFlag, UsageError } from "./args.js"
+import { checkFlags, intFlag, orFail, parseIndicatorList, stringFlag, timeFlag, UsageError } from "./args.js"
 
 type Flags = ReadonlyMap<string, string | true>
 
@@ -35,13 +35,10 @@ export const riskLimits = (risk: RiskConfig): RiskLimits => ({
   maxOrdersPerStep: risk.max_orders_per_step
 })
 
-const orFail = <A>(value: A | UsageError): Effect.Effect<A, UsageError> =>
-  value instanceof UsageError ? Effect.fail(value) : Effect.succeed(value)
 
-/** Loads a deployment and everything a simulation of it needs, checked against its model. */
-export const prepareSimulation = (configFile: string, options: { readonly end?: number | undefined }) =>
+/** The deployment's model card, checked to fit it (tickers, indicators, hmax), and its indicators resolved. */
+export const checkModelFit = (deployment: Deployment) =>
   Effect.gen(function* () {
-    const deployment = yield* loadDeployment(configFile)
     const env = deployment.environment
     const card = yield* readModelCard(deployment.modelDir)
     const mismatches = modelMismatches(card, { tickers: deployment.config.tickers, indicators: env.tech_indicators, hmax: env.hmax })
@@ -52,6 +49,15 @@ export const prepareSimulation = (configFile: string, options: { readonly end?: 
     if (typeof indicators === "string") {
       return yield* new ConfigError({ file: deployment.environmentFile, field: "tech_indicators", detail: indicators })
     }
+    return { card, indicators }
+  })
+
+/** Loads a deployment and everything a simulation of it needs, checked against its model. */
+export const prepareSimulation = (configFile: string, options: { readonly end?: number | undefined }) =>
+  Effect.gen(function* () {
+    const deployment = yield* loadDeployment(configFile)
+    const env = deployment.environment
+    const { card, indicators } = yield* checkModelFit(deployment)
     if (deployment.barsDir === undefined) {
       return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "a simulation needs a bars folder" })
     }

@@ -9,7 +9,7 @@ import { intervalMillis } from "../domain/Config.js"
 import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
 import { loadBarTape } from "../layers/SimExchange.js"
 import { trainAgent } from "../programs/train.js"
-import { checkFlags, intFlag, stringFlag, timeFlag, UsageError } from "./args.js"
+import { checkFlags, intFlag, orFail, stringFlag, timeFlag, UsageError } from "./args.js"
 import { formatReport, riskLimits, runBacktest } from "./commands.js"
 import { emulatorResource } from "./emulator.js"
 import { formatSession, runTrade } from "./trade.js"
@@ -139,5 +139,3 @@ export const synthCommand = (flags: Flags) =>
     return 0
   })
 
-const orFail = <A>(value: A | UsageError): Effect.Effect<A, UsageError> =>
-  value instanceof UsageError ? Effect.fail(value) : Effect.succeed(value)

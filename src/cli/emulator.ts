@@ -1,12 +1,10 @@
 import { Console, Effect } from "effect"
 import { describeFaults, EMULATOR_KEY_ID, FAULT_FLAGS, loadBarsDir, parseFaultSpec, startEmulator, type FaultOptions } from "../emulator/index.js"
 import { BarsFileError } from "../services/MarketData.js"
-import { checkFlags, intFlag, stringFlag, timeFlag, UsageError } from "./args.js"
+import { checkFlags, intFlag, orFail, stringFlag, timeFlag, UsageError } from "./args.js"
 
 type Flags = ReadonlyMap<string, string | true>
 
-const orFail = <A>(value: A | UsageError): Effect.Effect<A, UsageError> =>
-  value instanceof UsageError ? Effect.fail(value) : Effect.succeed(value)
 
 /** Starts a local Alpaca emulator over a bars folder, scoped: closed when the scope closes. */
 export const emulatorResource = (options: {

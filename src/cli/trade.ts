@@ -1,6 +1,5 @@
 import { Path } from "@effect/platform"
 import { Console, Duration, Effect, Layer } from "effect"
-import { modelMismatches } from "../core/compatibility.js"
 import type { Deployment } from "../config/deployment.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
@@ -9,21 +8,18 @@ import { AlpacaBrokerLive } from "../layers/AlpacaBroker.js"
 import { AlpacaMarketClockLive } from "../layers/AlpacaMarketClock.js"
 import { AlpacaMarketDataLive } from "../layers/AlpacaMarketData.js"
 import { type AlpacaSettings, AlpacaRateLimiterLive, makeAlpacaClient, makeAlpacaSettings } from "../layers/alpaca/client.js"
-import { IndicatorFeatureEngineLive, resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
+import { IndicatorFeatureEngineLive } from "../layers/IndicatorFeatureEngine.js"
 import { JsonlJournalLive } from "../layers/JsonlJournal.js"
 import { makeMarketTimeClock } from "../layers/MarketTimeClock.js"
 import { MetricsServerLive } from "../layers/MetricsServer.js"
-import { OnnxPolicyLive, readModelCard } from "../layers/OnnxPolicy.js"
+import { OnnxPolicyLive } from "../layers/OnnxPolicy.js"
 import type { SessionSummary } from "../programs/decide.js"
 import { trade } from "../programs/trade.js"
-import { ModelError } from "../services/Policy.js"
-import { checkFlags, intFlag, stringFlag, UsageError } from "./args.js"
-import { guardLimits, riskLimits } from "./commands.js"
+import { checkFlags, intFlag, orFail, stringFlag } from "./args.js"
+import { checkModelFit, guardLimits, riskLimits } from "./commands.js"
 
 type Flags = ReadonlyMap<string, string | true>
 
-const orFail = <A>(value: A | UsageError): Effect.Effect<A, UsageError> =>
-  value instanceof UsageError ? Effect.fail(value) : Effect.succeed(value)
 
 const PAPER_HOSTS = new Set(["paper-api.alpaca.markets", "127.0.0.1", "localhost", "[::1]", "::1"])
 
@@ -60,13 +56,7 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
   Effect.gen(function* () {
     const path = yield* Path.Path
     const env = deployment.environment
-    const card = yield* readModelCard(deployment.modelDir)
-    const mismatches = modelMismatches(card, { tickers: deployment.config.tickers, indicators: env.tech_indicators, hmax: env.hmax })
-    if (mismatches.length > 0) {
-      return yield* new ModelError({ modelDir: deployment.modelDir, detail: `does not fit ${deployment.configFile}: ${mismatches.join("; ")}` })
-    }
-    const indicators = resolveIndicators(env.tech_indicators)
-    if (typeof indicators === "string") return yield* new ConfigError({ file: deployment.environmentFile, field: "tech_indicators", detail: indicators })
+    const { card, indicators } = yield* checkModelFit(deployment)
 
     const alpaca = deployment.config.alpaca
     const keys =

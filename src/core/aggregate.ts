@@ -1,14 +1,10 @@
 import type { Bar } from "./bar.js"
+import { nyDate } from "./nytime.js"
 
 const DAY = 86_400_000
 
 /** New York calendar date of an instant, as a day number (for daily buckets). */
-export const newYorkDay = (time: number): number => {
-  const parts = newYorkFormatter.formatToParts(new Date(time))
-  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value)
-  return Date.UTC(get("year"), get("month") - 1, get("day")) / DAY
-}
-const newYorkFormatter = new Intl.DateTimeFormat("en-US", { timeZone: "America/New_York", year: "numeric", month: "2-digit", day: "2-digit" })
+export const newYorkDay = (time: number): number => Date.parse(`${nyDate(time)}T00:00:00Z`) / DAY
 
 /** The start of the interval bucket holding `time`: epoch multiples of the interval, or the New York date for 1d. */
 export const bucketStart = (time: number, intervalMs: number): number =>

@@ -34,7 +34,7 @@ import { randomUUID } from "node:crypto"
 import { decimal, decimalOrNull, parseNumeric } from "./format.js"
 import type { Market } from "./market.js"
 import type { FillProposal } from "./middleware.js"
-import { formatUtc, nyDate } from "./nytime.js"
+import { formatUtc, nyDate } from "../core/nytime.js"
 
 export type Side = "buy" | "sell"
 export type OrderType = "market" | "limit"

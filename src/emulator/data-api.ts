@@ -13,7 +13,7 @@ import type { Engine } from "./engine.js"
 import { parseTime } from "./format.js"
 import { lowerBound, upperBound, type Market, type Timeframe, type WireBar } from "./market.js"
 import type { HttpRequest, HttpResponse } from "./middleware.js"
-import { addDays, nyDate, nyMidnight } from "./nytime.js"
+import { addDays, nyDate, nyMidnight } from "../core/nytime.js"
 import type { Route } from "./server.js"
 
 const FEEDS = new Set(["iex", "sip", "delayed_sip", "otc", "boats", "overnight"])

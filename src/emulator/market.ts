@@ -12,7 +12,7 @@
  *   native bar in it is published.
  */
 import type { Bar } from "../core/bar.js"
-import { nextWeekday, nyDate, nyMidnight } from "./nytime.js"
+import { nextWeekday, nyDate, nyMidnight } from "../core/nytime.js"
 
 const MINUTE_MS = 60_000
 const HOUR_MS = 3_600_000

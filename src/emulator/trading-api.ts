@@ -7,7 +7,7 @@ import type { Engine } from "./engine.js"
 import { parseNumeric, parseTime } from "./format.js"
 import type { Session } from "./market.js"
 import type { HttpRequest, HttpResponse } from "./middleware.js"
-import { formatNy, formatUtc, nyDate, nyHourMinute } from "./nytime.js"
+import { formatNy, formatUtc, nyDate, nyHourMinute } from "../core/nytime.js"
 import type { Route } from "./server.js"
 
 const json = (body: unknown, status = 200): HttpResponse => ({ status, body })

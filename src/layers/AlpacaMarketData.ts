@@ -20,7 +20,7 @@ import { makeSessionCalendar } from "./alpaca/calendar.js"
 import { AlpacaRateLimiter, dataStreamUrlFor, makeAlpacaClient, type AlpacaFeed, type AlpacaSettings } from "./alpaca/client.js"
 import { array, decodeAnswer, decodeRestBar, decodeStreamBar, record } from "./alpaca/decode.js"
 import { dataOp, retryHealable, toMarketDataError, type AlpacaError } from "./alpaca/errors.js"
-import { DAY, MINUTE, nyDate, nyMidnight } from "./alpaca/nytime.js"
+import { DAY, MINUTE, nyDate, nyMidnight } from "../core/nytime.js"
 import { alpacaCall } from "./alpaca/rest.js"
 import { superviseStream } from "./alpaca/stream.js"
 

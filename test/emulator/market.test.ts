@@ -6,7 +6,7 @@ import { WebSocket } from "ws"
 import type { Bar } from "../../src/core/bar.js"
 import { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY, loadBarsDir, startEmulator, type EmulatorHandle } from "../../src/emulator/index.js"
 import { Market } from "../../src/emulator/market.js"
-import { formatNy, nyDate } from "../../src/emulator/nytime.js"
+import { formatNy, nyDate } from "../../src/core/nytime.js"
 import { DAY1_OPEN, MIN, syntheticBars } from "./helpers.js"
 
 const bar = (time: number, price = 10): Bar => ({ time, open: price, high: price, low: price, close: price, volume: 1 })

@@ -8,7 +8,7 @@ import { decodeCalendar } from "../../src/layers/alpaca/calendar.js"
 import { makeSlidingWindowLimiter, rebaseUrl } from "../../src/layers/alpaca/client.js"
 import { decodeAccount, decodeAnswer, decodeOrder, decodePositions } from "../../src/layers/alpaca/decode.js"
 import { backoffSchedule, classifyAlpacaError, dataOp, isHealable, retryHealable, submitOp, tradingOp } from "../../src/layers/alpaca/errors.js"
-import { nyMidnight, nyWallToEpoch } from "../../src/layers/alpaca/nytime.js"
+import { nyMidnight, nyWallToEpoch } from "../../src/core/nytime.js"
 import { OrderTracker } from "../../src/layers/alpaca/tracker.js"
 import { BrokerUnavailable, OrderRejected, RateLimited } from "../../src/services/Broker.js"
 

@@ -7,7 +7,7 @@
 import type { Bar } from "../../core/bar.js"
 import type { Interval } from "../../domain/Config.js"
 import { intervalMillis } from "../../domain/Config.js"
-import { MINUTE, nyDate, nyMidnight } from "./nytime.js"
+import { MINUTE, nyDate, nyMidnight } from "../../core/nytime.js"
 
 /** Where a minute belongs: its bucket's start (the bar's time), and the first and last minutes it holds. */
 export interface Bucket {

@@ -7,7 +7,7 @@ import { Cache, Duration, Effect, Exit } from "effect"
 import type { AlpacaRateLimiterService, AlpacaSettings } from "./client.js"
 import { array, decodeAnswer, malformed, record, text } from "./decode.js"
 import { retryHealable, tradingOp, type AlpacaError } from "./errors.js"
-import { nyDate, nyWallToEpoch } from "./nytime.js"
+import { nyDate, nyWallToEpoch } from "../../core/nytime.js"
 import { alpacaCall } from "./rest.js"
 
 /** One trading session, epoch ms. */
