@@ -6,6 +6,7 @@ import { backtestCommand, featuresCommand } from "./cli/commands.js"
 import { demoCommand, synthCommand, trainCommand } from "./cli/demo.js"
 import { emulatorCommand } from "./cli/emulator.js"
 import { tradeCommand } from "./cli/trade.js"
+import { compareCommand } from "./cli/compare.js"
 
 const usage = `rl-paper-trader — run a trained RL agent (ONNX) in simulation or on an Alpaca paper account
 
@@ -15,11 +16,15 @@ usage:
   rl-paper-trader trade --config FILE [--max-steps N] [--metrics-port P] [--allow-live]
                                                         trade on an Alpaca paper account (keys: api_keys.yaml or APCA_*)
   rl-paper-trader backtest --config FILE --out DIR [--start ISO] [--end ISO] [--max-steps N]
+  rl-paper-trader compare --config FILE --journal PAPER.jsonl --out DIR
+                                                        backtest the bars a paper session decided on; compare the two
   rl-paper-trader features --indicators LIST --bars FILE.csv
                                                         LIST: macd,rsi_30,…  or technicalindicators NAME:param=value
   rl-paper-trader train --config FILE --out DIR [--until ISO] [--iterations N] [--seed N]
-  rl-paper-trader emulator --bars DIR [--port P] [--speed X] [--start ISO]
-                                                        a local Alpaca paper API over a bars folder
+  rl-paper-trader emulator --bars DIR [--port P] [--speed X] [--start ISO] [--fault-seed N]
+                           [--rate-429 R] [--rate-5xx R] [--rate-5xx-after R] [--latency-ms N] [--latency-jitter-ms N]
+                           [--rate-timeout R] [--ws-drop-every S] [--rate-lost-updates R] [--rate-partial-fills R] [--slow-fill-bars N]
+                                                        a local Alpaca paper API over a bars folder, with seeded faults
 
 exit codes: 0 done, 1 runtime failure, 2 bad configuration, arguments or input files`
 
@@ -41,6 +46,8 @@ const program = Effect.gen(function* () {
       return yield* demoCommand(args.flags)
     case "train":
       return yield* trainCommand(args.flags)
+    case "compare":
+      return yield* compareCommand(args.flags)
     case "trade":
       return yield* tradeCommand(args.flags)
     case "emulator":

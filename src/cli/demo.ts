@@ -12,6 +12,7 @@ import { trainAgent } from "../programs/train.js"
 import { checkFlags, intFlag, orFail, stringFlag, timeFlag, UsageError } from "./args.js"
 import { formatReport, riskLimits, runBacktest } from "./commands.js"
 import { emulatorResource } from "./emulator.js"
+import { formatComparison, runCompare } from "./compare.js"
 import { formatSession, runTrade } from "./trade.js"
 import type { Deployment } from "../config/deployment.js"
 import { alpacaSettingsForEmulator } from "../layers/alpaca/emulator.js"
@@ -75,6 +76,8 @@ const paperDemo = (deployment: Deployment, outDir: string, from: number | undefi
       const journalPath = path.join(outDir, "journal.jsonl")
       const { summary } = yield* runTrade(accelerated, { settings: alpacaSettingsForEmulator(emulator), maxSteps: DEMO_STEPS, journalPath, freshJournal: true })
       yield* Console.log(formatSession(summary, path.relative(process.cwd(), journalPath)))
+      const comparison = yield* runCompare(deployment.configFile, journalPath, outDir)
+      yield* Console.log(`\nthe paper session against a backtest of the same bars:\n${formatComparison(comparison)}`)
     })
   )
 

@@ -75,6 +75,33 @@ describe("backtest", () => {
   })
 })
 
+describe("compare", () => {
+  it("finds a backtest identical to itself, and says where a tampered journal differs", () => {
+    const dir = tmpTree(demoDeploymentFiles(demoConfig()))
+    const config = path.join(dir, "deploy.yaml")
+    expect(cli("backtest", "--config", config, "--out", path.join(dir, "bt"), "--start", "2026-02-20T15:00:00Z", "--max-steps", "30").code).toBe(0)
+    const journal = path.join(dir, "bt", "journal.jsonl")
+    const same = cli("compare", "--config", config, "--journal", journal, "--out", path.join(dir, "c1"))
+    expect(same.code, same.stderr).toBe(0)
+    const report = JSON.parse(fs.readFileSync(path.join(dir, "c1", "compare.json"), "utf8"))
+    expect(report.decisions).toEqual({ paper: 30, backtest: 30, common: 30 })
+    expect(report.identical_orders).toBe(30)
+    expect(report.action_diff.max).toBe(0)
+    expect(report.fill_price_diff_bps.max_abs).toBe(0)
+    expect(report.matched_fills).toBeGreaterThan(0)
+    // raise every fill price by 1 %: buys cost +100 bps, sells −(−100)
+    const tampered = fs.readFileSync(journal, "utf8").trimEnd().split("\n").map((l) => {
+      const r = JSON.parse(l)
+      return JSON.stringify(r.type === "fill" ? { ...r, price: r.price * 1.01 } : r)
+    })
+    fs.writeFileSync(path.join(dir, "tampered.jsonl"), tampered.join("\n") + "\n")
+    const diff = cli("compare", "--config", config, "--journal", path.join(dir, "tampered.jsonl"), "--out", path.join(dir, "c2"))
+    expect(diff.code, diff.stderr).toBe(0)
+    const r2 = JSON.parse(fs.readFileSync(path.join(dir, "c2", "compare.json"), "utf8"))
+    expect(Math.abs(r2.fill_price_diff_bps.max_abs - 100)).toBeLessThan(1e-6)
+  })
+})
+
 describe("features", () => {
   it("prints date then one column per indicator, in order, empty for NaN", () => {
     const file = path.join(PROJECT, "test/fixtures/stockstats/002032.csv")
