@@ -54,8 +54,15 @@ export const trade = (settings: TradeSettings) =>
     const { span, tickers } = session
     const graceMs = Duration.toMillis(settings.grace)
 
+    for (const ticker of tickers) {
+      if (session.latest(ticker) !== undefined) continue
+      // an unknown symbol gets no bars from Alpaca, not an error: say so, and that ticker holds
+      yield* Effect.logWarning("no history for a ticker: unknown to the feed, or no data yet; it holds until its bars arrive").pipe(Effect.annotateLogs({ ticker }))
+      yield* journal.append({ type: "no_history", time: iso(yield* Clock.currentTimeMillis), ticker, reason: "the feed returned no bars before the session" })
+    }
+
     const arrived = new Map<number, Map<string, Bar>>()
-    const lastSeen = new Map<string, number>()
+    const lastSeen = new Map<string, Bar>()
     const arrivals = yield* Queue.unbounded<string>()
     const orderQueues = new Map(yield* Effect.forEach(tickers, (t) => Effect.map(Queue.unbounded<OrderRequest>(), (q) => [t, q] as const)))
     let inFlight = 0
@@ -63,14 +70,23 @@ export const trade = (settings: TradeSettings) =>
     /** A completed bar of one ticker, from the stream or the REST fallback; duplicates and bad bars are dropped. */
     const accept = (ticker: string, bar: Bar, source: "stream" | "rest") =>
       Effect.gen(function* () {
-        if (bar.time <= (lastSeen.get(ticker) ?? -Infinity)) return
+        const previous = lastSeen.get(ticker)
+        if (previous !== undefined && bar.time <= previous.time) {
+          // the same bar again (the stream after the REST fallback, a replay after a reconnect) is expected
+          const same = bar.time === previous.time && bar.open === previous.open && bar.high === previous.high && bar.low === previous.low && bar.close === previous.close
+          if (same) return
+          const reason = bar.time === previous.time ? "a second, different bar for a time already used" : "time going backwards"
+          yield* Effect.logWarning("bad bar dropped").pipe(Effect.annotateLogs({ ticker, problem: reason }))
+          yield* journal.append({ type: "bad_bar", time: iso(yield* Clock.currentTimeMillis), ticker, bar_time: iso(bar.time), reason, source })
+          return
+        }
         const problem = validateBar(bar)
         if (problem !== undefined) {
           yield* Effect.logWarning("bad bar dropped").pipe(Effect.annotateLogs({ ticker, problem }))
           yield* journal.append({ type: "bad_bar", time: iso(yield* Clock.currentTimeMillis), ticker, bar_time: iso(bar.time), reason: problem, source })
           return
         }
-        lastSeen.set(ticker, bar.time)
+        lastSeen.set(ticker, bar)
         yield* session.observe(ticker, bar)
         const slot = arrived.get(bar.time) ?? new Map<string, Bar>()
         slot.set(ticker, bar)

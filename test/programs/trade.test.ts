@@ -148,4 +148,42 @@ describe("trade: per-ticker actors and a portfolio step", () => {
       const times = failures.map((f) => Date.parse(f.time as string))
       expect(times[times.length - 1] - times[times.length - 2]).toBeGreaterThan(times[1] - times[0])
     }))
+
+  it.effect("drops bad bars with a journaled reason; that ticker holds, the others trade", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 13)
+      const start = bars.get("AAA")![0].time
+      const bbb = bars.get("BBB")!
+      const corrupt = new Map<number, (b: (typeof bbb)[number]) => (typeof bbb)[number]>([
+        [bbb[40].time, (b) => ({ ...b, close: Number.NaN })],
+        [bbb[45].time, (b) => ({ ...b, high: b.low - 1 })],
+        [bbb[50].time, (b) => ({ ...b, open: -3 })]
+      ])
+      const spoil = (b: (typeof bbb)[number]) => corrupt.get(b.time)?.(b) ?? b
+      const dirty = (replay: Layer.Layer<MarketData>) =>
+        Layer.effect(
+          MarketData,
+          Effect.map(MarketData, (md) =>
+            MarketData.of({
+              ...md,
+              live: (ticker, interval) => (ticker === "BBB" ? md.live(ticker, interval).pipe(Stream.map(spoil)) : md.live(ticker, interval)),
+              barAt: (ticker, interval, time) =>
+                ticker === "BBB" ? Effect.map(md.barAt(ticker, interval, time), (b) => (b === undefined ? b : spoil(b))) : md.barAt(ticker, interval, time)
+            })
+          )
+        ).pipe(Layer.provide(replay))
+      const { journal, layer } = world(bars, dirty)
+      yield* drive(trade({ ...settings, maxSteps: 50 }).pipe(Effect.provide(layer)), start)
+      const bad = journal.records.filter((r) => r.type === "bad_bar")
+      expect(bad.map((r) => r.reason)).toEqual(
+        expect.arrayContaining(["close is not a finite number", "high < low", "a price is zero or negative"])
+      )
+      expect(bad.every((r) => r.ticker === "BBB")).toBe(true)
+      for (const t of corrupt.keys()) {
+        const d = journal.records.find((r) => r.type === "decision" && r.bar_time === new Date(t).toISOString())!
+        expect(d.holds).toEqual([expect.objectContaining({ ticker: "BBB" })])
+        expect((d.orders as Array<{ ticker: string }>).some((o) => o.ticker === "BBB")).toBe(false)
+      }
+      expect(journal.records.filter((r) => r.type === "decision").length).toBeGreaterThan(10)
+    }))
 })
