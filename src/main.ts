@@ -73,7 +73,14 @@ const program = Effect.gen(function* () {
   })
 )
 
-const logger = Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger))
+/** Logs go to stderr: pretty in a terminal, JSON lines otherwise (a service, a pipe); LOG_FORMAT=json|logfmt|pretty overrides. */
+const logFormat = process.env.LOG_FORMAT ?? (process.stderr.isTTY ? "pretty" : "json")
+const logger = Logger.replace(
+  Logger.defaultLogger,
+  logFormat === "pretty"
+    ? Logger.prettyLogger({ stderr: true, colors: "auto", mode: "tty" })
+    : Logger.withConsoleError(logFormat === "logfmt" ? Logger.logfmtLogger : Logger.jsonLogger)
+)
 
 NodeRuntime.runMain(
   program.pipe(
