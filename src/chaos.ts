@@ -26,6 +26,7 @@ import {
   EMULATOR_KEY_ID,
   EMULATOR_SECRET_KEY,
   type EmulatorHandle,
+  type EmulatorMiddleware,
   type FaultCounts,
   type FaultOptions,
   loadBarsDir,
@@ -257,8 +258,8 @@ export const verifySession = (orders: ReadonlyArray<EmulatorOrder>, positions: R
   }
 }
 
-/** A trader run's stderr showing a crash: an `internal error` line or a stack trace. */
-export const stderrShowsCrash = (stderr: string): boolean => /internal error/.test(stderr) || /\n {4}at /.test(stderr)
+/** A trader run's stderr showing a crash: an `internal error` line or a stack trace (raw, or escaped in a JSON/logfmt log line). */
+export const stderrShowsCrash = (stderr: string): boolean => /internal error/.test(stderr) || /(\n|\\n) {4}at /.test(stderr)
 
 // ---------------------------------------------------------------------------------------------
 // Runner
@@ -273,16 +274,18 @@ export interface ChaosOptions {
   readonly quick: boolean
   readonly keep: boolean
   readonly allEndpoints: boolean
+  /** Freeze market time while the trader is down (from a kill to the restarted trader's first request). */
+  readonly freeze: boolean
 }
 
-const USAGE = "usage: chaos [--seed N] [--sessions N] [--kills N] [--steps N] [--speed X] [--quick] [--keep] [--all-endpoints]"
+const USAGE = "usage: chaos [--seed N] [--sessions N] [--kills N] [--steps N] [--speed X] [--quick] [--keep] [--all-endpoints] [--no-freeze]"
 
 export const parseChaosArgs = (argv: ReadonlyArray<string>): ChaosOptions | string => {
   const values = new Map<string, string>()
   const switches = new Set<string>()
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
-    if (a === "--quick" || a === "--keep" || a === "--all-endpoints") switches.add(a.slice(2))
+    if (["--quick", "--keep", "--all-endpoints", "--no-freeze"].includes(a)) switches.add(a.slice(2))
     else if (["--seed", "--sessions", "--kills", "--steps", "--speed"].includes(a)) {
       const v = argv[++i]
       if (v === undefined) return `${a} needs a value\n${USAGE}`
@@ -312,7 +315,8 @@ export const parseChaosArgs = (argv: ReadonlyArray<string>): ChaosOptions | stri
     speed,
     quick,
     keep: switches.has("keep"),
-    allEndpoints: switches.has("all-endpoints")
+    allEndpoints: switches.has("all-endpoints"),
+    freeze: !switches.has("no-freeze")
   }
 }
 
@@ -402,9 +406,15 @@ type KillPlan =
   | { readonly kind: "timer"; readonly delayMs: number }
   | { readonly kind: "decision"; readonly nth: number; readonly delayMs: number }
   | { readonly kind: "recovery"; readonly delayMs: number }
+  /** the emulator's first `partial_fill` trade update during this run: an order is part-filled when the trader dies */
+  | { readonly kind: "partial"; readonly delayMs: number }
 
 const describeKill = (k: KillPlan): string =>
-  k.kind === "timer" ? `${k.delayMs} ms after spawn` : k.kind === "decision" ? `${k.delayMs} ms after its decision #${k.nth}` : `${k.delayMs} ms after its recovery record`
+  k.kind === "timer" ? `${k.delayMs} ms after spawn` : k.kind === "decision"
+      ? `${k.delayMs} ms after its decision #${k.nth}`
+      : k.kind === "partial"
+        ? `${k.delayMs} ms after the next partial fill at the emulator (if any)`
+        : `${k.delayMs} ms after its recovery record`
 
 interface RunResult {
   readonly killed: boolean
@@ -428,6 +438,10 @@ interface RunSpec {
   /** SIGKILL and report a hang after this many real ms. */
   readonly limitMs: number
   readonly logFile: string
+  /** Subscribes to the emulator's `partial_fill` trade updates; returns the unsubscribe. */
+  readonly onPartialFill: (f: () => void) => () => void
+  /** Called right when the trader is killed (to freeze market time until the next trader's first request). */
+  readonly onKill?: () => void
 }
 
 const runTrader = (spec: RunSpec): Promise<RunResult> =>
@@ -451,13 +465,14 @@ const runTrader = (spec: RunSpec): Promise<RunResult> =>
       if (alive() && !killed) {
         killed = true
         child.kill("SIGKILL")
+        spec.onKill?.()
       }
     }
     const after = (ms: number, f: () => void) => timers.push(setTimeout(f, ms))
     child.stdout!.on("data", () => undefined)
     child.stderr!.on("data", (d: Buffer) => {
       if (stderr.length < 4_000_000) stderr += d.toString("utf8")
-      if (spec.stopWhenStarted === true && !stopping && stderr.includes('message="session started"')) {
+      if (spec.stopWhenStarted === true && !stopping && /"?message"?[=:]"session started"/.test(stderr)) {
         stopping = true
         child.kill("SIGTERM")
       }
@@ -477,6 +492,13 @@ const runTrader = (spec: RunSpec): Promise<RunResult> =>
       }
     })
     if (spec.kill?.kind === "timer") after(spec.kill.delayMs, kill9)
+    const partialKill = spec.kill?.kind === "partial" ? spec.kill : undefined
+    const unlistenPartial = spec.onPartialFill(() => {
+      if (partialKill !== undefined && !killScheduled) {
+        killScheduled = true
+        after(partialKill.delayMs, kill9)
+      }
+    })
     after(spec.limitMs, () => {
       if (alive()) {
         hung = true
@@ -487,6 +509,7 @@ const runTrader = (spec: RunSpec): Promise<RunResult> =>
     child.on("exit", (code, signal) => {
       live.delete(child)
       for (const t of timers) clearTimeout(t)
+      unlistenPartial()
       // the journal's last records, written just before the exit
       setTimeout(() => {
         spec.tail.poll()
@@ -645,7 +668,39 @@ const runSession = async (
     slowFillRate: 0.2,
     slowFillMs: (5 + 5 * rng.int(3)) * 60_000
   }
-  const emu = await startEmulator({ bars, port: 0, speed: options.speed, start, faults })
+  // While the trader is down, market time can stand still: a supervisor restarts a trader in about a
+  // second, which at 600× would be ten market minutes in which every open order fills. The emulator's
+  // real-time source stops at a kill and resumes at the next trader's first request (its clock read).
+  let frozenAt: number | undefined
+  let frozenTotal = 0
+  const now = () => (frozenAt ?? Date.now()) - frozenTotal
+  const freeze = () => {
+    if (options.freeze && frozenAt === undefined) frozenAt = Date.now()
+  }
+  const thaw = () => {
+    if (frozenAt !== undefined) {
+      frozenTotal += Date.now() - frozenAt
+      frozenAt = undefined
+    }
+  }
+  // the harness watches the trade updates the emulator emits (before the lost-updates fault drops any)
+  const partialListeners = new Set<() => void>()
+  const onPartialFill = (f: () => void) => {
+    partialListeners.add(f)
+    return () => void partialListeners.delete(f)
+  }
+  const watch: EmulatorMiddleware = {
+    http: (req, next) => {
+      thaw()
+      return next()
+    },
+    frame: (_ctx, payload, send) => {
+      const p = payload as { stream?: unknown; data?: { event?: unknown } } | null
+      if (p?.stream === "trade_updates" && p.data?.event === "partial_fill") for (const f of [...partialListeners]) f()
+      send()
+    }
+  }
+  const emu = await startEmulator({ bars, port: 0, speed: options.speed, start, now, faults, middleware: [watch] })
   const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), `rlpt-chaos-${index + 1}-`))
   const journalDir = nodePath.join(dir, "journal")
   const journalFile = nodePath.join(journalDir, "journal.jsonl")
@@ -679,19 +734,23 @@ const runSession = async (
       const remaining = options.steps - tail.decisions()
       let kill: KillPlan | undefined
       if (kills < options.kills && remaining >= 2) {
+        // spread the kills over the session: each run gets about twice its share of the remaining steps
+        const span = Math.max(1, Math.min(remaining - 1, Math.floor((2 * remaining) / (options.kills - kills + 1))))
         const u = rng.uniform()
         const hasJournal = tail.lines.length > 0
         kill =
-          hasJournal && u < 0.2
+          hasJournal && u < 0.15
             ? { kind: "recovery", delayMs: rng.int(30) }
-            : u < 0.6
-              ? { kind: "decision", nth: 1 + rng.int(Math.min(3, remaining - 1)), delayMs: rng.int(40) }
-              : { kind: "timer", delayMs: 150 + rng.int(2850) }
+            : u < 0.3
+              ? { kind: "partial", delayMs: rng.int(20) }
+              : u < 0.65
+                ? { kind: "decision", nth: 1 + rng.int(span), delayMs: rng.int(40) }
+                : { kind: "timer", delayMs: 150 + rng.int(Math.round(1000 + span * barRealMs)) }
       }
       const label = `run ${run + 1}`
       const limitMs = Math.min(deadline - Date.now(), 30_000 + (remaining + 6) * barRealMs * 3)
       log(`${tag} ${label}: trade --max-steps ${remaining}${kill === undefined ? " (to completion)" : `, kill -9 ${describeKill(kill)}`}`)
-      const r = await runTrader({ label, config, maxSteps: remaining, tail, kill, limitMs, logFile: nodePath.join(dir, `run-${run + 1}.stderr.log`) })
+      const r = await runTrader({ label, config, maxSteps: remaining, tail, kill, limitMs, onPartialFill, onKill: freeze, logFile: nodePath.join(dir, `run-${run + 1}.stderr.log`) })
       if (r.killed) kills++
       check(label, r, true)
       log(
@@ -707,6 +766,7 @@ const runSession = async (
     }
     if (tail.decisions() < options.steps) log(`${tag}: WARNING only ${tail.decisions()}/${options.steps} decisions`)
 
+    thaw()
     // let orders settle: the market moves to the day's close (day orders fill or expire), then the
     // trader starts once more and runs its restart recovery (stopped once its session started)
     const marketNow = emu.marketNow()
@@ -722,7 +782,8 @@ const runSession = async (
       maxSteps: 1,
       tail,
       stopWhenStarted: true,
-      limitMs: Math.min(Math.max(5000, deadline - Date.now()), 60_000),
+      onPartialFill,
+      limitMs: Math.min(Math.max(5000, deadline - Date.now()), 20_000),
       logFile: nodePath.join(dir, "final-recovery.stderr.log")
     })
     check("final recovery run", r, true)

@@ -1,5 +1,5 @@
 import { Path } from "@effect/platform"
-import { Console, Duration, Effect, Layer } from "effect"
+import { Console, Duration, Effect, Layer, Schedule } from "effect"
 import type { Deployment } from "../config/deployment.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
@@ -83,7 +83,7 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
     const brokerNow = yield* Effect.tryPromise({
       try: async () => Date.parse(String((await client.trading.clock.legacyClock()).timestamp)),
       catch: (e) => new ConfigError({ file: deployment.configFile, field: "alpaca.trading_url", detail: `cannot reach the broker's clock at ${settings.tradingUrl}: ${(e as Error).message}` })
-    })
+    }).pipe(Effect.retry({ schedule: Schedule.exponential("500 millis").pipe(Schedule.jittered), times: 5 }))
     const speed = alpaca.clock_speed
     const anchored = speed !== 1 || !Number.isFinite(brokerNow) || Math.abs(brokerNow - Date.now()) > 2_000
 

@@ -61,14 +61,15 @@ export const makeAlpacaBroker = (settings: AlpacaSettings) =>
 
     yield* Queue.take(inbox).pipe(Effect.flatMap(handleStreamUpdate), Effect.forever, Effect.forkScoped)
 
-    const reconcile = Effect.gen(function* () {
+    /** Looks up every pending order of ours; a lookup that keeps failing is retried `maxRetries` times. */
+    const reconcileWith = (maxRetries: number, log: (message: string) => Effect.Effect<void>) => Effect.gen(function* () {
       const pending = yield* Effect.sync(() => tracker.pending())
       if (pending.length === 0) return
-      yield* Effect.logInfo(`trade_updates: reconciling ${pending.length} open order(s) over REST`)
+      yield* log(`trade_updates: reconciling ${pending.length} open order(s) over REST`)
       yield* Effect.forEach(
         pending,
         ({ clientOrderId }) =>
-          retryHealable(lookup(clientOrderId), { backoff: settings.backoff, maxRetries: Number.MAX_SAFE_INTEGER }).pipe(
+          retryHealable(lookup(clientOrderId), { backoff: settings.backoff, maxRetries }).pipe(
             Effect.flatMap(
               Option.match({
                 onNone: () => Effect.void,
@@ -99,7 +100,7 @@ export const makeAlpacaBroker = (settings: AlpacaSettings) =>
         return stream
       },
       // Every connection, the first included: an order may have been submitted before it listened.
-      onReady: () => FiberHandle.run(reconciliation, reconcile).pipe(Effect.asVoid)
+      onReady: () => FiberHandle.run(reconciliation, reconcileWith(Number.MAX_SAFE_INTEGER, Effect.logInfo)).pipe(Effect.asVoid)
     }).pipe(Effect.forkScoped)
 
     const submit = (request: OrderRequest) => {
@@ -176,7 +177,9 @@ export const makeAlpacaBroker = (settings: AlpacaSettings) =>
           ),
           Effect.mapError(toBrokerError)
         ),
-      takeUpdates: Effect.map(Queue.takeAll(updates), Chunk.toReadonlyArray)
+      takeUpdates: Effect.map(Queue.takeAll(updates), Chunk.toReadonlyArray),
+      reconcile: reconcileWith(settings.maxRetries, Effect.logDebug),
+      adopt: (clientOrderId, reported) => Effect.sync(() => tracker.adopt(clientOrderId, reported.qty, reported.notional))
     })
   })
 

@@ -20,7 +20,10 @@ export const SimBrokerLive = Layer.effect(
         }),
       orderByClientId: (id) => Effect.sync(() => book.orderByClientId(id)),
       cancel: (id) => Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void book.cancel(id, now))),
-      takeUpdates: Effect.sync(() => book.takeUpdates())
+      takeUpdates: Effect.sync(() => book.takeUpdates()),
+      // the simulated book loses no update
+      reconcile: Effect.void,
+      adopt: () => Effect.void
     })
   })
 )

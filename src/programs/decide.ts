@@ -106,11 +106,16 @@ export const startSession = (settings: SessionSettings) =>
 
     // A restart: resolve every order the journal meant to send, by asking the broker — never resending.
     const recovery = planRecovery(journal.recovered)
-    const journaledFilled = new Map<string, number>()
+    // What the journal holds of each order's fills: an update is journaled only for what it adds.
+    const journaled = new Map<string, { qty: number; notional: number }>()
+    const addFill = (id: string, qty: number, price: number) => {
+      const j = journaled.get(id) ?? { qty: 0, notional: 0 }
+      j.qty += qty
+      j.notional += qty * (Number.isFinite(price) ? price : 0)
+      journaled.set(id, j)
+    }
     for (const r of journal.recovered) {
-      if ((r.type === "fill" || r.type === "partial_fill") && typeof r.client_order_id === "string") {
-        journaledFilled.set(r.client_order_id, (journaledFilled.get(r.client_order_id) ?? 0) + Number(r.qty))
-      }
+      if ((r.type === "fill" || r.type === "partial_fill") && typeof r.client_order_id === "string") addFill(r.client_order_id, Number(r.qty), Number(r.price))
     }
     if (journal.recovered.length > 0) {
       yield* journal.append({
@@ -129,14 +134,20 @@ export const startSession = (settings: SessionSettings) =>
           yield* journal.append({ type: "intent_unsent", ...base, qty: intent.qty, reason: "the broker has no such order: it was never sent, and is not resent (its decision is past)" })
           continue
         }
-        const missed = order.filledQty - intent.filled
+        const before = journaled.get(intent.clientOrderId) ?? { qty: 0, notional: 0 }
+        const missed = order.filledQty - before.qty
         if (missed > 0) {
           recoveredShares.set(intent.ticker, (recoveredShares.get(intent.ticker) ?? 0) + (intent.side === "buy" ? missed : -missed))
-          yield* journal.append({ type: order.status === "filled" ? "fill" : "partial_fill", ...base, qty: missed, price: order.filledAvgPrice ?? null })
-          journaledFilled.set(intent.clientOrderId, order.filledQty)
+          const price = order.filledAvgPrice === undefined ? NaN : (order.filledAvgPrice * order.filledQty - before.notional) / missed
+          yield* journal.append({ type: order.status === "filled" ? "fill" : "partial_fill", ...base, qty: missed, price: Number.isFinite(price) ? price : null })
+          addFill(intent.clientOrderId, missed, price)
         }
         if (order.status === "canceled" || order.status === "expired" || order.status === "rejected") {
           yield* journal.append({ type: order.status === "canceled" ? "cancel" : order.status === "expired" ? "expiry" : "rejection", ...base, qty: order.qty })
+        } else if (order.status !== "filled") {
+          // still open: the broker follows it from here, knowing what the journal already has
+          const j = journaled.get(intent.clientOrderId) ?? { qty: 0, notional: 0 }
+          yield* broker.adopt(intent.clientOrderId, j)
         }
       }
       const held = yield* broker.positions
@@ -181,14 +192,21 @@ export const startSession = (settings: SessionSettings) =>
     const journalUpdates = Effect.gen(function* () {
       for (const update of yield* broker.takeUpdates) {
         if (update._tag === "Fill") {
-          // a fill already journaled (found by a restart's recovery or a reconciliation) is not journaled twice
+          // journal what this update adds to what the journal holds (a restart's recovery or a
+          // reconciliation may have journaled part of it): never a fill twice
           const id = update.fill.clientOrderId
-          const already = journaledFilled.get(id) ?? 0
-          if (update.order.filledQty > 0 && update.order.filledQty <= already) continue
-          journaledFilled.set(id, already + update.fill.qty)
+          const before = journaled.get(id) ?? { qty: 0, notional: 0 }
+          const cumulative = update.order.filledQty > 0 ? update.order.filledQty : before.qty + update.fill.qty
+          const qty = cumulative - before.qty
+          if (qty <= 1e-9) continue
+          const avg = update.order.filledAvgPrice
+          const price = Math.abs(qty - update.fill.qty) <= 1e-9 || avg === undefined ? update.fill.price : (avg * cumulative - before.notional) / qty
+          addFill(id, qty, price)
           fills++
-          tradedNotional += update.fill.qty * update.fill.price
+          tradedNotional += qty * price
           yield* Metric.increment(TradingMetrics.fills)
+          yield* journal.append(updateRecord({ ...update, fill: { ...update.fill, qty, price } }))
+          continue
         }
         yield* journal.append(updateRecord(update))
       }

@@ -159,6 +159,7 @@ export const trade = (settings: TradeSettings) =>
       })
 
     const step = Effect.gen(function* () {
+      yield* broker.reconcile
       yield* session.journalUpdates
       yield* ensureActors
       const now = yield* Clock.currentTimeMillis
@@ -201,11 +202,13 @@ export const trade = (settings: TradeSettings) =>
     const settle = Effect.gen(function* () {
       const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(settings.settleTimeout)
       while ((yield* Clock.currentTimeMillis) < deadline) {
+        yield* broker.reconcile
         yield* session.journalUpdates
         const open = yield* broker.openOrders.pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<unknown>))
         if (inFlight === 0 && open.length === 0) break
         yield* Effect.sleep(Duration.millis(Math.min(1000, span / 4)))
       }
+      yield* broker.reconcile
       yield* session.journalUpdates
     })
 

@@ -45,6 +45,13 @@ export interface BrokerService {
   readonly cancel: (orderId: string) => Effect.Effect<void, BrokerError>
   /** Takes every trade update received since the last call, oldest first. */
   readonly takeUpdates: Effect.Effect<ReadonlyArray<TradeUpdate>>
+  /**
+   * Looks up every order this broker tracks that is not final, over REST, and queues the updates
+   * the stream missed (a lost message is then found, not just after a reconnect).
+   */
+  readonly reconcile: Effect.Effect<void>
+  /** Tracks an order placed before this process (found by a restart), its fills so far already journaled. */
+  readonly adopt: (clientOrderId: string, reported: { readonly qty: number; readonly notional: number }) => Effect.Effect<void>
 }
 
 export class Broker extends Context.Tag("rl-paper-trader/Broker")<Broker, BrokerService>() {}

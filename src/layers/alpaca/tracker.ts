@@ -34,6 +34,11 @@ export class OrderTracker {
   }
 
   /** Stops tracking an order the broker refused (it never existed). */
+  /** An order of ours known from elsewhere (a restart's journal): reported fills so far are not reported again. */
+  adopt(clientOrderId: string, reportedQty: number, reportedNotional: number): void {
+    this.orders.set(clientOrderId, { ours: true, confirmed: true, reportedQty, reportedNotional, final: false })
+  }
+
   forget(clientOrderId: string): void {
     const t = this.orders.get(clientOrderId)
     if (t !== undefined && !t.confirmed) this.orders.delete(clientOrderId)
