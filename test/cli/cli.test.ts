@@ -75,6 +75,31 @@ describe("backtest", () => {
   })
 })
 
+describe("trade", () => {
+  it("is paper only unless the config and the command line both allow live trading", () => {
+    const live = "alpaca:\n  trading_url: https://api.alpaca.markets\n"
+    const dir = tmpTree(demoDeploymentFiles(demoConfig(live)))
+    const env = { APCA_API_KEY_ID: "x", APCA_API_SECRET_KEY: "y" }
+    const refused = spawnSync(process.execPath, [path.join(PROJECT, "dist/main.js"), "trade", "--config", path.join(dir, "deploy.yaml"), "--allow-live"], { encoding: "utf8", env: { ...process.env, ...env } })
+    expect(refused.status).toBe(2)
+    expect(refused.stderr).toMatch(/api\.alpaca\.markets is not Alpaca's paper API: live trading needs allow_live: true in the config and --allow-live/)
+    const dir2 = tmpTree(demoDeploymentFiles(demoConfig(`allow_live: true\n${live}`)))
+    const noFlag = spawnSync(process.execPath, [path.join(PROJECT, "dist/main.js"), "trade", "--config", path.join(dir2, "deploy.yaml")], { encoding: "utf8", env: { ...process.env, ...env } })
+    expect(noFlag.status).toBe(2)
+    expect(noFlag.stderr).toMatch(/--allow-live/)
+  })
+
+  it("exits 2 naming where keys are looked for when there are none", () => {
+    const dir = tmpTree(demoDeploymentFiles(demoConfig()))
+    const r = spawnSync(process.execPath, [path.join(PROJECT, "dist/main.js"), "trade", "--config", path.join(dir, "deploy.yaml")], {
+      encoding: "utf8",
+      env: { ...process.env, APCA_API_KEY_ID: "", APCA_API_SECRET_KEY: "" }
+    })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(/no Alpaca keys found: set APCA_API_KEY_ID and APCA_API_SECRET_KEY, or put alpaca\.api_key_id_paper/)
+  })
+})
+
 describe("compare", () => {
   it("finds a backtest identical to itself, and says where a tampered journal differs", () => {
     const dir = tmpTree(demoDeploymentFiles(demoConfig()))

@@ -144,4 +144,22 @@ describe("ReplayMarketData on Effect's Clock", () => {
       const slices = Chunk.toReadonlyArray(yield* Fiber.join(fiber))
       expect(slices.map((s) => s.time)).toEqual(bars.get("AAA")!.map((b) => b.time))
     }))
+
+  it.effect("trips the daily-loss kill switch: journaled, and no buys for the rest of that day", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 17)
+      const { journal, layer } = simulation(bars, "next_open")
+      yield* runSession({ ...settings, guard: { dailyLossLimit: 0.5 } }).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
+      const records = journal.records
+      const trip = records.findIndex((r) => r.type === "kill_switch")
+      expect(trip).toBeGreaterThan(0)
+      expect(records[trip].loss as number).toBeGreaterThanOrEqual(0.5)
+      const after = records.slice(trip).filter((r) => r.type === "decision")
+      expect(after.length).toBeGreaterThan(0)
+      for (const d of after) expect((d.orders as Array<{ side: string }>).every((o) => o.side === "sell")).toBe(true)
+      const blocked = after.flatMap((d) => (d.risk as Array<{ rule: string }> | undefined) ?? []).filter((a) => a.rule === "daily_loss_limit")
+      expect(blocked.length).toBeGreaterThan(0)
+      // before the trip, the same policy did buy
+      expect(records.slice(0, trip).some((r) => r.type === "decision" && (r.orders as Array<{ side: string }>).some((o) => o.side === "buy"))).toBe(true)
+    }))
 })
