@@ -15,6 +15,7 @@
  * The verification functions are pure and exported (tested in test/chaos/); main only runs when
  * this file is executed directly.
  */
+import { scanJournal } from "./core/journal-repair.js"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -69,26 +70,10 @@ export interface ParsedJournal {
   readonly tornTail: boolean
 }
 
-/** Reads a journal's text: every terminated line must be a record; a torn last line is allowed. */
+/** Reads a journal's text as the trader does: every terminated line must be a record; a torn last line is allowed. */
 export const parseJournal = (text: string): ParsedJournal => {
-  const lines = text.split("\n")
-  const tail = lines.pop() ?? ""
-  const records: Array<JournalEntry> = []
-  const badLines: Array<number> = []
-  lines.forEach((line, i) => {
-    if (line.trim() === "") return
-    try {
-      const value: unknown = JSON.parse(line)
-      if (value !== null && typeof value === "object" && !Array.isArray(value) && typeof (value as { type?: unknown }).type === "string") {
-        records.push(value as JournalEntry)
-        return
-      }
-    } catch {
-      // counted below
-    }
-    badLines.push(i + 1)
-  })
-  return { records, badLines, tornTail: tail.length > 0 }
+  const scan = scanJournal(new TextEncoder().encode(text))
+  return { records: scan.records, badLines: scan.badLines, tornTail: scan.tornBytes > 0 }
 }
 
 export interface ClientOrderIdParts {

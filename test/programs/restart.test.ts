@@ -3,7 +3,6 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Fiber, Layer, TestClock } from "effect"
-import { resolveIndicator } from "../../src/core/indicators/index.js"
 import { planRecovery } from "../../src/core/recovery.js"
 import { scanJournal } from "../../src/core/journal-repair.js"
 import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
@@ -14,15 +13,11 @@ import { makeBarTape, SimExchange, SimExchangeLive } from "../../src/layers/SimE
 import { SimMarketClockLive } from "../../src/layers/SimMarketClock.js"
 import { trade, type TradeSettings } from "../../src/programs/trade.js"
 import { Policy } from "../../src/services/Policy.js"
-import { randomBars, testCard } from "../support/fixtures.js"
+import { definitionsOf, randomBars, testCard } from "../support/fixtures.js"
 
 const tickers = ["AAA", "BBB"]
 const indicatorNames = ["close_5_sma"]
-const definitions = indicatorNames.map((n) => {
-  const r = resolveIndicator(n)
-  if (!r.ok) throw new Error(r.error)
-  return r.value
-})
+const definitions = definitionsOf(indicatorNames)
 const rules = { hmax: 10, buyCostPct: 0.001, sellCostPct: 0.001 }
 const policy = Layer.succeed(
   Policy,

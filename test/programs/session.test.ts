@@ -1,7 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import { actionsToOrders } from "../../src/core/actions.js"
-import { resolveIndicator } from "../../src/core/indicators/index.js"
 import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
 import { makeMemoryJournal } from "../../src/layers/JsonlJournal.js"
 import { ReplayMarketDataLive } from "../../src/layers/ReplayMarketData.js"
@@ -11,15 +10,11 @@ import { makeBarTape, SimExchangeLive } from "../../src/layers/SimExchange.js"
 import { runSession } from "../../src/programs/session.js"
 import { MarketReplay } from "../../src/services/MarketData.js"
 import { Policy } from "../../src/services/Policy.js"
-import { randomBars, testCard } from "../support/fixtures.js"
+import { definitionsOf, randomBars, testCard } from "../support/fixtures.js"
 
 const tickers = ["AAA", "BBB"]
 const indicatorNames = ["close_5_sma", "rsi_6"]
-const definitions = indicatorNames.map((n) => {
-  const r = resolveIndicator(n)
-  if (!r.ok) throw new Error(r.error)
-  return r.value
-})
+const definitions = definitionsOf(indicatorNames)
 const rules = { hmax: 10, buyCostPct: 0.001, sellCostPct: 0.002 }
 
 /** A policy that alternates between buying and selling, depending on the bar count it has seen. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, FiberMap, Layer, Stream, TestClock } from "effect"
-import { resolveIndicator } from "../../src/core/indicators/index.js"
 import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
 import { makeMemoryJournal } from "../../src/layers/JsonlJournal.js"
 import { ReplayMarketDataLive } from "../../src/layers/ReplayMarketData.js"
@@ -12,15 +11,11 @@ import { runSession } from "../../src/programs/session.js"
 import { trade, type TradeSettings } from "../../src/programs/trade.js"
 import { MarketData, MarketDataError } from "../../src/services/MarketData.js"
 import { Policy } from "../../src/services/Policy.js"
-import { randomBars, testCard } from "../support/fixtures.js"
+import { definitionsOf, randomBars, testCard } from "../support/fixtures.js"
 
 const tickers = ["AAA", "BBB", "CCC"]
 const indicatorNames = ["close_5_sma", "rsi_6"]
-const definitions = indicatorNames.map((n) => {
-  const r = resolveIndicator(n)
-  if (!r.ok) throw new Error(r.error)
-  return r.value
-})
+const definitions = definitionsOf(indicatorNames)
 const rules = { hmax: 10, buyCostPct: 0.001, sellCostPct: 0.001 }
 
 /** A deterministic policy of the observation: buys what fell, sells what rose (by close vs SMA). */

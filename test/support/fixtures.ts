@@ -1,4 +1,5 @@
 import type { Bar } from "../../src/core/bar.js"
+import { resolveIndicator } from "../../src/core/indicators/index.js"
 import { Rng } from "../../src/core/rng.js"
 import type { ModelCard } from "../../src/domain/Model.js"
 
@@ -29,3 +30,11 @@ export const testCard = (tickers: ReadonlyArray<string>, indicators: ReadonlyArr
   action: { size: tickers.length, hmax },
   onnx: { file: "model.onnx", sha256: "0".repeat(64), input: "obs", output: "action" }
 })
+
+/** Indicator definitions for names the tests know to be valid. */
+export const definitionsOf = (names: ReadonlyArray<string>) =>
+  names.map((n) => {
+    const r = resolveIndicator(n)
+    if (!r.ok) throw new Error(r.error)
+    return r.value
+  })
