@@ -15,13 +15,13 @@
  * The verification functions are pure and exported (tested in test/chaos/); main only runs when
  * this file is executed directly.
  */
-import { scanJournal } from "./core/journal-repair.js"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as nodePath from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import type { Bar } from "./core/bar.js"
+import { scanJournal } from "./core/journal-repair.js"
 import { Rng } from "./core/rng.js"
 import {
   EMULATOR_KEY_ID,
