@@ -114,7 +114,15 @@ export const trade = (settings: TradeSettings) =>
             Stream.runForEach((bar) => accept(ticker, bar, "stream")),
             Effect.zipRight(Effect.fail(new Error("bar stream ended")))
           ),
-          Effect.forever(Effect.flatMap(Queue.take(orderQueues.get(ticker)!), execute))
+          Effect.forever(
+            Effect.flatMap(Queue.take(orderQueues.get(ticker)!), (request) =>
+              // if the actor is torn down mid-submission, the order goes back to the queue; the next
+              // attempt looks it up by client order id before sending, so it is never doubled
+              execute(request).pipe(
+                Effect.onInterrupt(() => Effect.sync(() => void inFlight++).pipe(Effect.zipRight(Queue.offer(orderQueues.get(ticker)!, request))))
+              )
+            )
+          )
         ],
         { concurrency: 2, discard: true }
       )

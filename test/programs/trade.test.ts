@@ -10,6 +10,8 @@ import { SimMarketClockLive } from "../../src/layers/SimMarketClock.js"
 import { runSession } from "../../src/programs/session.js"
 import { trade, type TradeSettings } from "../../src/programs/trade.js"
 import { MarketData, MarketDataError } from "../../src/services/MarketData.js"
+import { Broker } from "../../src/services/Broker.js"
+import { SimExchange } from "../../src/layers/SimExchange.js"
 import { Policy } from "../../src/services/Policy.js"
 import { definitionsOf, randomBars, testCard } from "../support/fixtures.js"
 
@@ -32,12 +34,16 @@ const policy = Layer.succeed(
   })
 )
 
-const world = (bars: ReturnType<typeof randomBars>, marketData?: (live: Layer.Layer<MarketData>) => Layer.Layer<MarketData>) => {
+const world = (
+  bars: ReturnType<typeof randomBars>,
+  marketData?: (live: Layer.Layer<MarketData>) => Layer.Layer<MarketData>,
+  broker?: (sim: Layer.Layer<Broker, never, SimExchange>) => Layer.Layer<Broker, never, SimExchange>
+) => {
   const journal = makeMemoryJournal()
   const exchange = SimExchangeLive(makeBarTape(bars), { initialCash: 20_000, fillPrice: "next_open", slippageBps: 0, buyCostPct: rules.buyCostPct, sellCostPct: rules.sellCostPct })
   const replay = ReplayMarketDataLive.pipe(Layer.provide(exchange))
   const md = marketData === undefined ? replay : marketData(replay)
-  const layer = Layer.mergeAll(replay, md, SimBrokerLive, SimMarketClockLive(300_000)).pipe(
+  const layer = Layer.mergeAll(replay, md, broker === undefined ? SimBrokerLive : broker(SimBrokerLive), SimMarketClockLive(300_000)).pipe(
     Layer.provideMerge(exchange),
     Layer.merge(IndicatorFeatureEngineLive(tickers, definitions)),
     Layer.merge(policy),
@@ -180,5 +186,37 @@ describe("trade: per-ticker actors and a portfolio step", () => {
         expect((d.orders as Array<{ ticker: string }>).some((o) => o.ticker === "BBB")).toBe(false)
       }
       expect(journal.records.filter((r) => r.type === "decision").length).toBeGreaterThan(10)
+    }))
+
+  it.scoped("puts an order back when its actor dies mid-submission, and sends it once", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 11)
+      const start = bars.get("AAA")![0].time
+      const slow = (sim: Layer.Layer<Broker, never, SimExchange>) =>
+        Layer.effect(
+          Broker,
+          Effect.map(Broker, (b) => Broker.of({ ...b, submit: (r) => Effect.sleep("2 minutes").pipe(Effect.zipRight(b.submit(r))) }))
+        ).pipe(Layer.provide(sim))
+      const { journal, layer } = world(bars, undefined, slow)
+      const actors = yield* FiberMap.make<string>()
+      yield* TestClock.setTime(start)
+      const fiber = yield* Effect.fork(trade({ ...settings, maxSteps: 30, actors }).pipe(Effect.provide(layer)))
+      let victim: { ticker: string; id: string } | undefined
+      for (let i = 0; i < 600 && victim === undefined; i++) {
+        yield* TestClock.adjust("1 minute")
+        const d = journal.records.find((r) => r.type === "decision" && (r.orders as Array<unknown>).length > 0)
+        if (d !== undefined) {
+          const o = (d.orders as Array<{ ticker: string; client_order_id: string }>)[0]
+          victim = { ticker: o.ticker, id: o.client_order_id }
+        }
+      }
+      expect(victim).toBeDefined()
+      // the order is in its actor's hands, sleeping in submit: kill the actor now
+      yield* Fiber.interrupt(yield* FiberMap.get(actors, victim!.ticker))
+      for (let i = 0; i < 2_000 && fiber.unsafePoll() === null; i++) yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(fiber)
+      const fills = journal.records.filter((r) => r.type === "fill" && r.client_order_id === victim!.id)
+      expect(fills).toHaveLength(1)
+      expect(journal.records.filter((r) => r.type === "rejection" || r.type === "order_error")).toEqual([])
     }))
 })
