@@ -1,5 +1,5 @@
 import { FileSystem, Path } from "@effect/platform"
-import { Console, Effect, Layer } from "effect"
+import { Console, Duration, Effect, Layer } from "effect"
 import { parseBarsCsv } from "../core/bars-csv.js"
 import { modelMismatches } from "../core/compatibility.js"
 import { featureTable } from "../core/indicators/index.js"
@@ -13,7 +13,7 @@ import { JsonlJournalLive } from "../layers/JsonlJournal.js"
 import { OnnxPolicyLive, readModelCard } from "../layers/OnnxPolicy.js"
 import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
 import { loadBarTape } from "../layers/SimExchange.js"
-import { SimulationLive, tapeUntil } from "../layers/Simulation.js"
+import { SimulationLive } from "../layers/Simulation.js"
 import { withSimClock } from "../layers/SimClock.js"
 import { BarsFileError } from "../services/MarketData.js"
 import { ModelError } from "../services/Policy.js"
@@ -53,7 +53,7 @@ export const checkModelFit = (deployment: Deployment) =>
   })
 
 /** Loads a deployment and everything a simulation of it needs, checked against its model. */
-export const prepareSimulation = (configFile: string, options: { readonly end?: number | undefined }) =>
+export const prepareSimulation = (configFile: string, options: { readonly start?: number | undefined; readonly end?: number | undefined }) =>
   Effect.gen(function* () {
     const deployment = yield* loadDeployment(configFile)
     const env = deployment.environment
@@ -61,12 +61,13 @@ export const prepareSimulation = (configFile: string, options: { readonly end?: 
     if (deployment.barsDir === undefined) {
       return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "a simulation needs a bars folder" })
     }
-    const fullTape = yield* loadBarTape(deployment.barsDir, card.tickers, intervalMillis[deployment.config.interval])
-    const tape = options.end === undefined ? fullTape : tapeUntil(fullTape, options.end)
-    if (tape.times.length === 0) {
+    // the whole tape stays loaded: bars before the period warm the indicators, and the calendar
+    // (session closes) must not end where the period does
+    const tape = yield* loadBarTape(deployment.barsDir, card.tickers, intervalMillis[deployment.config.interval])
+    if (!tape.times.some((t) => t >= (options.start ?? -Infinity) && t < (options.end ?? Infinity))) {
       return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "no bars in the chosen period" })
     }
-    const layer = SimulationLive({ tape, tickers: card.tickers, indicators, environment: env, simulation: deployment.config.simulation }).pipe(
+    const layer = SimulationLive({ tape, tickers: card.tickers, indicators, environment: env, simulation: deployment.config.simulation, intervalMs: intervalMillis[deployment.config.interval] }).pipe(
       Layer.merge(OnnxPolicyLive(deployment.modelDir))
     )
     return { deployment, card, tape, layer }
@@ -103,6 +104,9 @@ export const runBacktest = (
       risk: riskLimits(deployment.config.risk),
       guard: guardLimits(deployment.config.risk),
       maxSteps: options.maxSteps,
+      until: options.end,
+      stopOpeningBeforeClose: Duration.minutes(deployment.config.market.stop_opening_minutes_before_close),
+      flattenAtClose: deployment.config.market.flatten_at_close,
       outDir
     }).pipe(withSimClock(options.start ?? tape.times[0]), Effect.provide(Layer.merge(layer, journal)))
   })

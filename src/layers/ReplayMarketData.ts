@@ -59,11 +59,11 @@ export const ReplayMarketDataLive = Layer.effectContext(
     })
 
     const replay = MarketReplay.of({
-      slices: (tickers, interval) => {
+      slices: (tickers, interval, until = Infinity) => {
         const span = intervalMillis[interval]
         const cursors = new Map(tickers.map((t) => [t, 0]))
         return Stream.fromEffect(Clock.currentTimeMillis).pipe(
-          Stream.flatMap((start) => Stream.fromIterable(tape.times.filter((t) => t + span > start))),
+          Stream.flatMap((start) => Stream.fromIterable(tape.times.filter((t) => t + span > start && t < until))),
           Stream.mapEffect((time) =>
             sleepUntil(time + span).pipe(
               Effect.map(() => {

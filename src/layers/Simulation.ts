@@ -5,6 +5,7 @@ import type { EnvironmentConfig } from "../domain/Config.js"
 import { IndicatorFeatureEngineLive } from "./IndicatorFeatureEngine.js"
 import { ReplayMarketDataLive } from "./ReplayMarketData.js"
 import { SimBrokerLive } from "./SimBroker.js"
+import { SimMarketClockLive } from "./SimMarketClock.js"
 import { type BarTape, SimExchangeLive } from "./SimExchange.js"
 
 /** Replayed bars, the simulated broker over one book, and the indicator engine: everything but the policy and the journal. */
@@ -14,8 +15,9 @@ export const SimulationLive = (options: {
   readonly indicators: ReadonlyArray<IndicatorDefinition>
   readonly environment: EnvironmentConfig
   readonly simulation: SimulationConfig
+  readonly intervalMs: number
 }) =>
-  Layer.mergeAll(ReplayMarketDataLive, SimBrokerLive).pipe(
+  Layer.mergeAll(ReplayMarketDataLive, SimBrokerLive, SimMarketClockLive(options.intervalMs)).pipe(
     Layer.provide(
       SimExchangeLive(options.tape, {
         initialCash: options.simulation.initial_cash ?? options.environment.initial_amount,
@@ -27,9 +29,3 @@ export const SimulationLive = (options: {
     ),
     Layer.merge(IndicatorFeatureEngineLive(options.tickers, options.indicators))
   )
-
-/** Keeps the bars that start before `end` (epoch ms). */
-export const tapeUntil = (tape: BarTape, end: number): BarTape => {
-  const byTicker = new Map([...tape.byTicker].map(([t, bars]) => [t, bars.filter((b) => b.time < end)]))
-  return { byTicker, times: tape.times.filter((t) => t < end) }
-}

@@ -1,4 +1,4 @@
-import { Clock, Effect, Metric, Schedule } from "effect"
+import { Clock, Duration, Effect, Metric, Schedule } from "effect"
 import { actionsToOrders, type TradeRules } from "../core/actions.js"
 import type { Bar } from "../core/bar.js"
 import { buildObservation } from "../core/layouts.js"
@@ -25,6 +25,12 @@ export interface SessionSettings {
   readonly guard?: GuardLimits | undefined
   /** Stop after this many decisions. */
   readonly maxSteps?: number | undefined
+  /** Stop before bars that start at or after this time (epoch ms). */
+  readonly until?: number | undefined
+  /** No buys in the last part of a session (default: none). */
+  readonly stopOpeningBeforeClose?: Duration.Duration | undefined
+  /** Sell every position on the session's last bar instead of deciding (default: no). */
+  readonly flattenAtClose?: boolean | undefined
 }
 
 export interface SessionSummary {
@@ -330,6 +336,32 @@ export const startSession = (settings: SessionSettings) =>
         )
       )
 
+    /**
+     * The market-hours rules of a step whose bar ends at `barEnd` in a session closing at `close`:
+     * flatten on the last bar (when configured), no new positions in the closing window.
+     */
+    const stopOpeningMs = settings.stopOpeningBeforeClose === undefined ? 0 : Duration.toMillis(settings.stopOpeningBeforeClose)
+    const decideInSession = (barTime: number, barEnd: number, close: number, bars: ReadonlyMap<string, Bar>, holds: ReadonlyArray<Hold>) =>
+      settings.flattenAtClose === true && barEnd >= close
+        ? flatten(barTime)
+        : decide(barTime, bars, holds, { noNewPositions: stopOpeningMs > 0 && barEnd >= close - stopOpeningMs })
+
+    /** Sells every position of the deployment's tickers: journaled as a `flatten` record, returned to submit. */
+    const flatten = (barTime: number) =>
+      Effect.gen(function* () {
+        const positions = yield* broker.positions
+        const requests: ReadonlyArray<OrderRequest> = positions
+          .filter((p) => tickers.includes(p.ticker) && p.qty > 0)
+          .map((p) => ({ ticker: p.ticker, side: "sell", qty: p.qty, type: "market", timeInForce: "day", clientOrderId: clientOrderId(settings.deploymentId, p.ticker, barTime, "f") }))
+        yield* journal.append({
+          type: "flatten",
+          time: iso(yield* Clock.currentTimeMillis),
+          bar_time: iso(barTime),
+          orders: requests.map((r) => ({ ticker: r.ticker, side: r.side, qty: r.qty, client_order_id: r.clientOrderId }))
+        })
+        return requests
+      })
+
     const markEquity = Effect.flatMap(broker.account, (a) =>
       Effect.sync(() => void equity.push(a.equity)).pipe(Effect.zipRight(Metric.set(TradingMetrics.equity, a.equity)))
     )
@@ -348,6 +380,7 @@ export const startSession = (settings: SessionSettings) =>
       span,
       observe,
       decide,
+      decideInSession,
       submit,
       journalUpdates,
       markEquity,

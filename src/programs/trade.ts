@@ -13,10 +13,6 @@ import { TradingMetrics } from "./metrics.js"
 export interface TradeSettings extends SessionSettings {
   /** How long after a bar's close the step waits for every ticker's bar. */
   readonly grace: Duration.Duration
-  /** No buys in the last part of a session. */
-  readonly stopOpeningBeforeClose: Duration.Duration
-  /** Sell every position on the session's last bar. */
-  readonly flattenAtClose: boolean
   /** Restart delays of a failed actor, and of healable broker retries: jittered exponential, capped. */
   readonly backoff: { readonly base: Duration.Duration; readonly max: Duration.Duration }
   /** How long to let in-flight orders settle when stopping. */
@@ -156,16 +152,6 @@ export const trade = (settings: TradeSettings) =>
     const dispatch = (requests: ReadonlyArray<OrderRequest>) =>
       Effect.forEach(requests, (r) => Effect.sync(() => void inFlight++).pipe(Effect.zipRight(Queue.offer(orderQueues.get(r.ticker)!, r))), { discard: true })
 
-    const flatten = (barTime: number) =>
-      Effect.gen(function* () {
-        const positions = yield* broker.positions
-        const requests: Array<OrderRequest> = positions
-          .filter((p) => tickers.includes(p.ticker) && p.qty > 0)
-          .map((p) => ({ ticker: p.ticker, side: "sell", qty: p.qty, type: "market", timeInForce: "day", clientOrderId: `${settings.deploymentId}-${p.ticker}-${iso(barTime).replace(/[-:]/g, "").slice(0, 13)}Z-f` }))
-        yield* journal.append({ type: "flatten", time: iso(yield* Clock.currentTimeMillis), bar_time: iso(barTime), orders: requests.map((r) => ({ ticker: r.ticker, side: r.side, qty: r.qty, client_order_id: r.clientOrderId })) })
-        yield* dispatch(requests)
-      })
-
     const step = Effect.gen(function* () {
       yield* broker.reconcile
       yield* session.journalUpdates
@@ -196,11 +182,7 @@ export const trade = (settings: TradeSettings) =>
         .filter((t) => !bars.has(t))
         .map((ticker) => ({ ticker, reason: `no bar by the deadline (bar close + ${graceMs / 1000} s), nor over REST` }))
       const before = session.steps()
-      if (settings.flattenAtClose && barEnd >= market.close) yield* flatten(barTime)
-      else {
-        const closing = barEnd >= market.close - Duration.toMillis(settings.stopOpeningBeforeClose)
-        yield* dispatch(yield* session.decide(barTime, bars, holds, { noNewPositions: closing }))
-      }
+      yield* dispatch(yield* session.decideInSession(barTime, barEnd, market.close, bars, holds))
       for (const t of [...arrived.keys()]) if (t <= barTime) arrived.delete(t)
       if (session.steps() > before) yield* session.markEquity
       yield* sleepUntil(barEnd)

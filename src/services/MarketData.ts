@@ -37,8 +37,8 @@ export class MarketData extends Context.Tag("rl-paper-trader/MarketData")<Market
 
 /** A replayed market, for sequential simulation: every ticker's bars, one slice per bar time. */
 export interface MarketReplayService {
-  /** Slices from the clock's now on, each emitted once its bars have closed by Effect's Clock. */
-  readonly slices: (tickers: ReadonlyArray<string>, interval: Interval) => Stream.Stream<BarSlice>
+  /** Slices from the clock's now on (until `until`, exclusive), each emitted once its bars have closed by Effect's Clock. */
+  readonly slices: (tickers: ReadonlyArray<string>, interval: Interval, until?: number) => Stream.Stream<BarSlice>
 }
 
 export class MarketReplay extends Context.Tag("rl-paper-trader/MarketReplay")<MarketReplay, MarketReplayService>() {}

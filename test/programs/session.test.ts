@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { Chunk, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import { actionsToOrders } from "../../src/core/actions.js"
 import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
 import { makeMemoryJournal } from "../../src/layers/JsonlJournal.js"
 import { ReplayMarketDataLive } from "../../src/layers/ReplayMarketData.js"
 import { SimBrokerLive } from "../../src/layers/SimBroker.js"
+import { SimMarketClockLive } from "../../src/layers/SimMarketClock.js"
 import { withSimClock } from "../../src/layers/SimClock.js"
 import { makeBarTape, SimExchangeLive } from "../../src/layers/SimExchange.js"
 import { runSession } from "../../src/programs/session.js"
@@ -32,7 +33,7 @@ const seesawPolicy = () => {
 
 const simulation = (bars: ReturnType<typeof randomBars>, fillPrice: "next_open" | "close", policy = seesawPolicy()) => {
   const journal = makeMemoryJournal()
-  const layer = Layer.mergeAll(ReplayMarketDataLive, SimBrokerLive).pipe(
+  const layer = Layer.mergeAll(ReplayMarketDataLive, SimBrokerLive, SimMarketClockLive(300_000)).pipe(
     Layer.provide(SimExchangeLive(makeBarTape(bars), { initialCash: 10_000, fillPrice, slippageBps: 0, buyCostPct: rules.buyCostPct, sellCostPct: rules.sellCostPct })),
     Layer.merge(IndicatorFeatureEngineLive(tickers, definitions)),
     Layer.merge(policy),
@@ -156,5 +157,30 @@ describe("ReplayMarketData on Effect's Clock", () => {
       expect(blocked.length).toBeGreaterThan(0)
       // before the trip, the same policy did buy
       expect(records.slice(0, trip).some((r) => r.type === "decision" && (r.orders as Array<{ side: string }>).some((o) => o.side === "buy"))).toBe(true)
+    }))
+
+  it.effect("honours market hours in a backtest: no buys in the closing window, flatten on the last bar", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 23) // one session: 09:30 to 14:30 New York
+      const close = bars.get("AAA")![59].time + 300_000
+      const { journal, layer } = simulation(bars, "close")
+      yield* runSession({ ...settings, stopOpeningBeforeClose: Duration.minutes(30), flattenAtClose: true }).pipe(
+        withSimClock(bars.get("AAA")![0].time),
+        Effect.provide(layer)
+      )
+      const decisions = journal.records.filter((r) => r.type === "decision")
+      const inWindow = decisions.filter((d) => Date.parse(d.bar_time as string) + 300_000 >= close - 30 * 60_000)
+      expect(inWindow.length).toBe(6) // bars ending 14:00 … 14:25 New York; the bar ending at the 14:30 close flattens
+      for (const d of inWindow) expect((d.orders as Array<{ side: string }>).every((o) => o.side === "sell")).toBe(true)
+      expect(inWindow.some((d) => ((d.risk as Array<{ rule: string }> | undefined) ?? []).some((a) => a.rule === "no_new_positions_before_close"))).toBe(true)
+      const flatten = journal.records.find((r) => r.type === "flatten")!
+      expect(flatten.bar_time).toBe(new Date(close - 300_000).toISOString())
+      const sold = new Map((flatten.orders as Array<{ ticker: string; qty: number; side: string }>).map((o) => [o.ticker, o.qty]))
+      expect([...sold.values()].every((q) => q > 0)).toBe(true)
+      // with fills at the close, the flatten leaves the book empty
+      const fills = journal.records.filter((r) => r.type === "fill")
+      const net = new Map<string, number>()
+      for (const f of fills) net.set(f.ticker as string, (net.get(f.ticker as string) ?? 0) + (f.side === "buy" ? 1 : -1) * (f.qty as number))
+      expect([...net.values()].every((q) => q === 0)).toBe(true)
     }))
 })
