@@ -215,6 +215,13 @@ export const trade = (settings: TradeSettings) =>
           yield* settle
           yield* session.finish
         }).pipe(Effect.ignore)
+      ),
+      // a failure that ends the session is the journal's last word too
+      Effect.tapErrorCause((cause) =>
+        Effect.gen(function* () {
+          const error = Cause.squash(cause)
+          yield* journal.append({ type: "session_error", time: iso(yield* Clock.currentTimeMillis), error: error instanceof Error ? error.message : String(error) })
+        }).pipe(Effect.ignore)
       )
     )
     if (settings.actors === undefined) yield* FiberMap.clear(actors)
