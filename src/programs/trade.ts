@@ -218,7 +218,7 @@ export const trade = (settings: TradeSettings) =>
       ),
       // a failure that ends the session is the journal's last word too
       Effect.tapErrorCause((cause) =>
-        Effect.gen(function* () {
+        Cause.isInterruptedOnly(cause) ? Effect.void : Effect.gen(function* () {
           const error = Cause.squash(cause)
           yield* journal.append({ type: "session_error", time: iso(yield* Clock.currentTimeMillis), error: error instanceof Error ? error.message : String(error) })
         }).pipe(Effect.ignore)
