@@ -3,7 +3,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import { loadDeployment } from "../../src/config/deployment.js"
-import { demoConfig, demoDeploymentFiles, tmpTree } from "../support/tmp.js"
+import { demoConfig, demoDeploymentFiles, PROJECT, tmpTree } from "../support/tmp.js"
 
 const load = (files: Record<string, string>, file = "deploy.yaml") => {
   const dir = tmpTree(files)
@@ -82,5 +82,14 @@ describe("loadDeployment", () => {
       expect(dup.message).toContain("duplicate ticker SYNA")
       const lower = yield* failure(demoDeploymentFiles(demoConfig().replace("[SYNA, SYNB, SYNC]", "[syna]")))
       expect(lower.field).toBe("tickers.0")
+    }))
+
+  it.effect("the bundled configs are valid", () =>
+    Effect.gen(function* () {
+      for (const name of ["demo", "emulator", "paper"]) {
+        const result = yield* loadDeployment(path.join(PROJECT, "config", `${name}.yaml`)).pipe(Effect.either, Effect.provide(NodeContext.layer))
+        if (Either.isLeft(result)) throw new Error(`${name}.yaml: ${result.left.message}`)
+        expect(result.right.config.tickers).toEqual(["SYNA", "SYNB", "SYNC"])
+      }
     }))
 })
