@@ -341,10 +341,12 @@ export const startSession = (settings: SessionSettings) =>
      * flatten on the last bar (when configured), no new positions in the closing window.
      */
     const stopOpeningMs = settings.stopOpeningBeforeClose === undefined ? 0 : Duration.toMillis(settings.stopOpeningBeforeClose)
+    // the closing rules are intraday rules: a daily bar's one decision is at the close
+    const intraday = span < 86_400_000
     const decideInSession = (barTime: number, barEnd: number, close: number, bars: ReadonlyMap<string, Bar>, holds: ReadonlyArray<Hold>) =>
-      settings.flattenAtClose === true && barEnd >= close
+      intraday && settings.flattenAtClose === true && barEnd >= close
         ? flatten(barTime)
-        : decide(barTime, bars, holds, { noNewPositions: stopOpeningMs > 0 && barEnd >= close - stopOpeningMs })
+        : decide(barTime, bars, holds, { noNewPositions: intraday && stopOpeningMs > 0 && barEnd >= close - stopOpeningMs })
 
     /** Sells every position of the deployment's tickers: journaled as a `flatten` record, returned to submit. */
     const flatten = (barTime: number) =>

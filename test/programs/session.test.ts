@@ -183,4 +183,26 @@ describe("ReplayMarketData on Effect's Clock", () => {
       for (const f of fills) net.set(f.ticker as string, (net.get(f.ticker as string) ?? 0) + (f.side === "buy" ? 1 : -1) * (f.qty as number))
       expect([...net.values()].every((q) => q === 0)).toBe(true)
     }))
+
+  it.effect("does not apply the intraday closing rules to daily bars", () =>
+    Effect.gen(function* () {
+      const minuteBars = randomBars(tickers, 40, 29)
+      // the same prices, one bar a day at the New York close
+      const daily = new Map([...minuteBars].map(([t, bars]) => [t, bars.map((b, k) => ({ ...b, time: Date.parse("2026-01-05T21:00:00Z") + k * 86_400_000 }))]))
+      const journal = makeMemoryJournal()
+      const layer = Layer.mergeAll(ReplayMarketDataLive, SimBrokerLive, SimMarketClockLive(86_400_000)).pipe(
+        Layer.provide(SimExchangeLive(makeBarTape(daily), { initialCash: 10_000, fillPrice: "close", slippageBps: 0, buyCostPct: 0, sellCostPct: 0 })),
+        Layer.merge(IndicatorFeatureEngineLive(tickers, definitions)),
+        Layer.merge(seesawPolicy()),
+        Layer.merge(journal.layer)
+      )
+      yield* runSession({ ...settings, interval: "1d", stopOpeningBeforeClose: Duration.minutes(15), flattenAtClose: true }).pipe(
+        withSimClock(daily.get("AAA")![0].time),
+        Effect.provide(layer)
+      )
+      const decisions = journal.records.filter((r) => r.type === "decision")
+      expect(decisions.length).toBeGreaterThan(20)
+      expect(decisions.some((d) => (d.orders as Array<{ side: string }>).some((o) => o.side === "buy"))).toBe(true)
+      expect(journal.records.filter((r) => r.type === "flatten")).toEqual([])
+    }))
 })
