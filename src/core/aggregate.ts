@@ -1,14 +1,17 @@
 import type { Bar } from "./bar.js"
-import { nyDate } from "./nytime.js"
+import { nyDate, nyMidnight } from "./nytime.js"
 
 const DAY = 86_400_000
 
 /** New York calendar date of an instant, as a day number (for daily buckets). */
 export const newYorkDay = (time: number): number => Date.parse(`${nyDate(time)}T00:00:00Z`) / DAY
 
-/** The start of the interval bucket holding `time`: epoch multiples of the interval, or the New York date for 1d. */
+/**
+ * The start of the interval bucket holding `time`: epoch multiples of the interval, or for 1d
+ * New York midnight of that date (where Alpaca stamps its daily bars).
+ */
 export const bucketStart = (time: number, intervalMs: number): number =>
-  intervalMs >= DAY ? newYorkDay(time) * DAY : Math.floor(time / intervalMs) * intervalMs
+  intervalMs >= DAY ? nyMidnight(nyDate(time)) : Math.floor(time / intervalMs) * intervalMs
 
 /** Combines consecutive bars of one bucket: first open, highest high, lowest low, last close, summed volume. */
 export const combineBars = (time: number, bars: ReadonlyArray<Bar>): Bar => ({
@@ -21,8 +24,8 @@ export const combineBars = (time: number, bars: ReadonlyArray<Bar>): Bar => ({
 })
 
 /**
- * Aggregates finer bars (e.g. Alpaca's minute bars) into interval bars. Daily bars are stamped at
- * the first bar's time of that New York date; intraday buckets at their start.
+ * Aggregates finer bars (e.g. Alpaca's minute bars) into interval bars, each stamped at its
+ * bucket's start (see `bucketStart`), as Alpaca stamps its own.
  */
 export const aggregateBars = (bars: ReadonlyArray<Bar>, intervalMs: number): ReadonlyArray<Bar> => {
   const out: Array<Bar> = []
@@ -31,13 +34,13 @@ export const aggregateBars = (bars: ReadonlyArray<Bar>, intervalMs: number): Rea
   for (const bar of bars) {
     const k = bucketStart(bar.time, intervalMs)
     if (k !== key && group.length > 0) {
-      out.push(combineBars(intervalMs >= DAY ? group[0].time : key, group))
+      out.push(combineBars(key, group))
       group = []
     }
     key = k
     group.push(bar)
   }
-  if (group.length > 0) out.push(combineBars(intervalMs >= DAY ? group[0].time : key, group))
+  if (group.length > 0) out.push(combineBars(key, group))
   return out
 }
 
