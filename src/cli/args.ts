@@ -73,9 +73,24 @@ export const timeFlag = (flags: ReadonlyMap<string, string | true>, name: string
   return Number.isFinite(t) ? t : new UsageError({ detail: `--${name} must be an ISO date or date-time, got '${v}'` })
 }
 
-/** `macd,rsi_30,RSI:period=14` → specs; `NAME:key=value:…` is a technicalindicators spec. */
-export const parseIndicatorList = (list: string): ReadonlyArray<string | { readonly name: string; readonly [k: string]: unknown }> =>
-  list
+type IndicatorArg = string | { readonly name: string; readonly [k: string]: unknown }
+
+/**
+ * `macd,rsi_30,RSI:period=14` → specs; `NAME:key=value:…` is a technicalindicators spec. A JSON
+ * array (`["macd", {"name": "RSI", "period": 14}]`) is accepted too, as the YAML configs write them.
+ */
+export const parseIndicatorList = (list: string): ReadonlyArray<IndicatorArg> | UsageError => {
+  if (list.trim().startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(list)
+      const ok = Array.isArray(parsed) && parsed.every((x) => typeof x === "string" || (x !== null && typeof x === "object" && typeof (x as { name?: unknown }).name === "string"))
+      if (ok) return parsed as ReadonlyArray<IndicatorArg>
+    } catch {
+      // reported below
+    }
+    return new UsageError({ detail: "--indicators: a JSON list must hold names or objects with a name" })
+  }
+  return list
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
@@ -89,6 +104,7 @@ export const parseIndicatorList = (list: string): ReadonlyArray<string | { reado
       }
       return spec as { readonly name: string }
     })
+}
 
 /** Lifts a parsed flag (or its usage error) into an Effect. */
 export const orFail = <A>(value: A | UsageError): Effect.Effect<A, UsageError> =>

@@ -127,7 +127,7 @@ export const featuresCommand = (flags: Flags) =>
   Effect.gen(function* () {
     const bad = checkFlags("features", flags, { required: ["indicators", "bars"] })
     if (bad !== undefined) return yield* bad
-    const specs = parseIndicatorList(stringFlag(flags, "indicators")!)
+    const specs = yield* orFail(parseIndicatorList(stringFlag(flags, "indicators")!))
     if (specs.length === 0) return yield* new UsageError({ detail: "features: --indicators lists no indicator" })
     const definitions = resolveIndicators(specs)
     if (typeof definitions === "string") return yield* new UsageError({ detail: `features: ${definitions}` })

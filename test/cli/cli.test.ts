@@ -150,6 +150,16 @@ describe("features", () => {
     expect(lines[1].split(",")[3]).toBe("")
   })
 
+  it("takes the indicators as a JSON list too", () => {
+    const file = path.join(PROJECT, "test/fixtures/stockstats/002032.csv")
+    const json = cli("features", "--indicators", '["macd", {"name": "RSI", "period": 14}]', "--bars", file)
+    const plain = cli("features", "--indicators", "macd,RSI:period=14", "--bars", file)
+    expect(json.code, json.stderr).toBe(0)
+    expect(json.stdout.split("\n")[0]).toBe("date,macd,RSI_14")
+    expect(json.stdout).toBe(plain.stdout)
+    expectCleanError(cli("features", "--indicators", "[1, 2]", "--bars", file), 2, /JSON list/)
+  })
+
   it("reports bad rows with their line numbers and exits 2", () => {
     const dir = tmpTree({ "b.csv": "Date,Open,High,Low,Close,Volume\n2024-01-02,10,11,9,10.5,100\n2024-01-03,10,9,11,10,100\n2024-01-01,10,11,9,10,100\n" })
     const r = cli("features", "--indicators", "macd", "--bars", path.join(dir, "b.csv"))
