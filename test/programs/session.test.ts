@@ -205,4 +205,29 @@ describe("ReplayMarketData on Effect's Clock", () => {
       expect(decisions.some((d) => (d.orders as Array<{ side: string }>).some((o) => o.side === "buy"))).toBe(true)
       expect(journal.records.filter((r) => r.type === "flatten")).toEqual([])
     }))
+
+  it.effect("feeds a finrl-stock-trading-np model its scaled observation, cooldowns included", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 40, 31)
+      const card = testCard(tickers, indicatorNames, rules.hmax)
+      const npCard = { ...card, observation: { layout: "finrl-stock-trading-np" as const, size: 3 + 3 * 2 + 2 * 2 } }
+      let calls = 0
+      const npPolicy = Layer.succeed(
+        Policy,
+        Policy.of({ card: npCard, modelDir: "test", act: () => Effect.sync(() => (calls++ % 3 === 0 ? Float32Array.of(0.9, 0) : Float32Array.of(0, 0))) })
+      )
+      const { journal, layer } = simulation(bars, "close", npPolicy)
+      yield* runSession(settings).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
+      const decisions = journal.records.filter((r) => r.type === "decision")
+      expect(decisions.length).toBeGreaterThan(5)
+      for (const d of decisions) expect((d.observation as Array<number>).length).toBe(13)
+      const [first, second] = decisions
+      const obs = first.observation as Array<number>
+      expect(obs[0]).toBe(10_000 * 2 ** -12) // cash · 2^-12
+      const closes = [bars.get("AAA")!, bars.get("BBB")!].map((s) => s.find((b) => new Date(b.time).toISOString() === first.bar_time)!.close)
+      expect(obs.slice(3, 5)).toEqual(closes.map((c) => c * 2 ** -6))
+      // the first decision buys AAA: its cooldown restarts at 0, BBB's counts on
+      const cooldown = (second.observation as Array<number>).slice(7, 9)
+      expect(cooldown).toEqual([0, 1])
+    }))
 })
