@@ -1,11 +1,10 @@
-import { Clock, Duration, Effect, Metric, Schedule } from "effect"
+import { Clock, Duration, Effect, Metric } from "effect"
 import { actionsToOrders, type TradeRules } from "../core/actions.js"
 import type { Bar } from "../core/bar.js"
 import { buildObservation } from "../core/layouts.js"
 import { newYorkDay } from "../core/aggregate.js"
 import { applyRiskLimits, type RiskLimits } from "../core/risk.js"
 import { type GuardEvent, type GuardLimits, RiskGuard } from "../core/risk-guard.js"
-import { planRecovery } from "../core/recovery.js"
 import { TurbulenceIndex } from "../core/turbulence.js"
 import { type Interval, intervalMillis } from "../domain/Config.js"
 import type { OrderRequest, TradeUpdate } from "../domain/Trading.js"
@@ -15,6 +14,7 @@ import { Journal } from "../services/Journal.js"
 import { MarketData } from "../services/MarketData.js"
 import { Policy } from "../services/Policy.js"
 import { TradingMetrics } from "./metrics.js"
+import { recoverFromJournal } from "./recover.js"
 
 export interface SessionSettings {
   readonly deploymentId: string
@@ -110,62 +110,8 @@ export const startSession = (settings: SessionSettings) =>
       interval: settings.interval
     })
 
-    // A restart: resolve every order the journal meant to send, by asking the broker — never resending.
-    const recovery = planRecovery(journal.recovered)
-    // What the journal holds of each order's fills: an update is journaled only for what it adds.
-    const journaled = new Map<string, { qty: number; notional: number }>()
-    const addFill = (id: string, qty: number, price: number) => {
-      const j = journaled.get(id) ?? { qty: 0, notional: 0 }
-      j.qty += qty
-      j.notional += qty * (Number.isFinite(price) ? price : 0)
-      journaled.set(id, j)
-    }
-    for (const r of journal.recovered) {
-      if ((r.type === "fill" || r.type === "partial_fill") && typeof r.client_order_id === "string") addFill(r.client_order_id, Number(r.qty), Number(r.price))
-    }
-    if (journal.recovered.length > 0) {
-      yield* journal.append({
-        type: "recovery",
-        time: iso(start),
-        last_decision_bar_time: recovery.lastDecisionBarTime === undefined ? null : iso(recovery.lastDecisionBarTime),
-        unresolved_orders: recovery.unresolved.length
-      })
-      const recoveredShares = new Map<string, number>()
-      for (const intent of recovery.unresolved) {
-        const order = yield* broker.orderByClientId(intent.clientOrderId).pipe(
-          Effect.retry({ schedule: Schedule.exponential("500 millis").pipe(Schedule.jittered), times: 6, while: (e) => e._tag === "BrokerUnavailable" || e._tag === "RateLimited" })
-        )
-        const base = { time: iso(start), ticker: intent.ticker, side: intent.side, client_order_id: intent.clientOrderId, recovered: true }
-        if (order === undefined) {
-          yield* journal.append({ type: "intent_unsent", ...base, qty: intent.qty, reason: "the broker has no such order: it was never sent, and is not resent (its decision is past)" })
-          continue
-        }
-        const before = journaled.get(intent.clientOrderId) ?? { qty: 0, notional: 0 }
-        const missed = order.filledQty - before.qty
-        if (missed > 0) {
-          recoveredShares.set(intent.ticker, (recoveredShares.get(intent.ticker) ?? 0) + (intent.side === "buy" ? missed : -missed))
-          const price = order.filledAvgPrice === undefined ? NaN : (order.filledAvgPrice * order.filledQty - before.notional) / missed
-          yield* journal.append({ type: order.status === "filled" ? "fill" : "partial_fill", ...base, qty: missed, price: Number.isFinite(price) ? price : null })
-          addFill(intent.clientOrderId, missed, price)
-        }
-        if (order.status === "canceled" || order.status === "expired" || order.status === "rejected") {
-          yield* journal.append({ type: order.status === "canceled" ? "cancel" : order.status === "expired" ? "expiry" : "rejection", ...base, qty: order.qty })
-        } else if (order.status !== "filled") {
-          // still open: the broker follows it from here, knowing what the journal already has
-          const j = journaled.get(intent.clientOrderId) ?? { qty: 0, notional: 0 }
-          yield* broker.adopt(intent.clientOrderId, j)
-        }
-      }
-      const held = yield* broker.positions
-      for (const ticker of tickers) {
-        const ours = (recovery.positions.get(ticker) ?? 0) + (recoveredShares.get(ticker) ?? 0)
-        const theirs = held.find((p) => p.ticker === ticker)?.qty ?? 0
-        if (Math.abs(theirs - ours) > 1e-9) {
-          yield* journal.append({ type: "position_check", time: iso(start), ticker, journal: ours, broker: theirs })
-          yield* Effect.logWarning("broker position differs from the journal's fills; the broker's is used").pipe(Effect.annotateLogs({ ticker, journal: ours, broker: theirs }))
-        }
-      }
-    }
+    // a restart resolves every order its journal meant to send, asking the broker — never resending
+    const { journaled, addFill, lastDecisionBarTime } = yield* recoverFromJournal(tickers, start)
 
     const latest = new Map<string, TickerFeatures>()
     const historyBars = Math.max(3 * features.warmupBars, turbulence === undefined ? 0 : 253)
@@ -389,7 +335,7 @@ export const startSession = (settings: SessionSettings) =>
       finish,
       steps: () => steps,
       /** Bars up to this time were decided before a restart: never decide them again. */
-      resumeAfter: recovery.lastDecisionBarTime ?? -Infinity,
+      resumeAfter: lastDecisionBarTime ?? -Infinity,
       latest: (ticker: string) => latest.get(ticker)
     }
   })
