@@ -114,10 +114,26 @@ export const startSession = (settings: SessionSettings) =>
     const { journaled, addFill, lastDecisionBarTime } = yield* recoverFromJournal(tickers, start)
 
     const latest = new Map<string, TickerFeatures>()
+    let turbulenceValue = 0
     const historyBars = Math.max(3 * features.warmupBars, turbulence === undefined ? 0 : 253)
     const history = yield* marketData.history(tickers, settings.interval, start, historyBars)
     for (const ticker of tickers) {
       for (const bar of history.get(ticker) ?? []) latest.set(ticker, yield* features.update(ticker, bar))
+    }
+    if (turbulence !== undefined) {
+      // the turbulence index warms up on the same history, on the bar times every ticker has
+      const closes = new Map<number, Array<number>>()
+      tickers.forEach((ticker, i) => {
+        for (const bar of history.get(ticker) ?? []) {
+          const row = closes.get(bar.time) ?? new Array<number>(tickers.length).fill(NaN)
+          row[i] = bar.close
+          closes.set(bar.time, row)
+        }
+      })
+      for (const time of [...closes.keys()].sort((a, b) => a - b)) {
+        const row = closes.get(time)!
+        if (row.every(Number.isFinite)) turbulenceValue = turbulence.next(row)
+      }
     }
     yield* Effect.logInfo("session started").pipe(Effect.annotateLogs({ tickers: tickers.join(","), warmupBars: features.warmupBars }))
 
@@ -138,7 +154,7 @@ export const startSession = (settings: SessionSettings) =>
 
     const cooldown = tickers.map(() => 0)
     const equity: Array<number> = [(yield* broker.account).equity]
-    let steps = 0, orders = 0, fills = 0, rejections = 0, tradedNotional = 0, turbulenceValue = 0
+    let steps = 0, orders = 0, fills = 0, rejections = 0, tradedNotional = 0
     let firstPrices: ReadonlyArray<number> | undefined
 
     const journalUpdates = Effect.gen(function* () {

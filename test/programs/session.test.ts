@@ -230,4 +230,26 @@ describe("ReplayMarketData on Effect's Clock", () => {
       const cooldown = (second.observation as Array<number>).slice(7, 9)
       expect(cooldown).toEqual([0, 1])
     }))
+
+  it.effect("warms FinRL's turbulence index up on history: above the threshold it only sells", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 300, 37)
+      const start = bars.get("AAA")![270].time
+      const run = (threshold: number | undefined) => {
+        const { journal, layer } = simulation(bars, "close")
+        return runSession({ ...settings, rules: { ...rules, turbulenceThreshold: threshold } }).pipe(
+          withSimClock(start),
+          Effect.provide(layer),
+          Effect.map(() => journal.records.filter((r) => r.type === "decision"))
+        )
+      }
+      const calm = yield* run(undefined)
+      const turbulent = yield* run(1e-12)
+      const buys = (ds: ReadonlyArray<{ readonly [k: string]: unknown }>) => ds.flatMap((d) => (d.orders as Array<{ side: string }>).filter((o) => o.side === "buy"))
+      expect(calm.length).toBeGreaterThan(10)
+      expect(buys(calm).length).toBeGreaterThan(3)
+      // FinRL zeroes the first two positive readings; from the third decision on the index is live
+      expect(buys(turbulent.slice(2))).toEqual([])
+      expect(turbulent.length).toBe(calm.length)
+    }))
 })
