@@ -99,6 +99,9 @@ export const startSession = (settings: SessionSettings) =>
         ? new TurbulenceIndex(tickers.length)
         : undefined
 
+    // FinRL's numpy env always sees its turbulence features, with a threshold of 99 unless set
+    const observedThreshold = settings.rules.turbulenceThreshold ?? (card.observation.layout === "finrl-stock-trading-np" ? 99 : undefined)
+
     const start = yield* Clock.currentTimeMillis
     yield* journal.append({
       type: "session_start",
@@ -214,7 +217,7 @@ export const startSession = (settings: SessionSettings) =>
           holdings,
           indicators: current.map((f) => f!.values),
           turbulence: turbulenceValue,
-          turbulenceThreshold: settings.rules.turbulenceThreshold,
+          turbulenceThreshold: observedThreshold,
           cooldown
         })
         const action = yield* policy.act(observation)
