@@ -91,8 +91,17 @@ describe("trade against a local emulator", () => {
     const emulator = await startEmulator({ bars, port: 0, speed: SPEED, start: Date.parse(START) })
     try {
       const dir = deploymentFor(emulator.url)
-      const trader = run(["trade", "--config", path.join(dir, "deploy.yaml")], { APCA_API_KEY_ID: EMULATOR_KEY_ID, APCA_API_SECRET_KEY: EMULATOR_SECRET_KEY })
+      const metricsPort = 30000 + Math.floor(Math.random() * 20000)
+      const trader = run(["trade", "--config", path.join(dir, "deploy.yaml"), "--metrics-port", String(metricsPort)], {
+        APCA_API_KEY_ID: EMULATOR_KEY_ID,
+        APCA_API_SECRET_KEY: EMULATOR_SECRET_KEY
+      })
       await waitFor(() => readJournal(dir).filter((r) => r.type === "decision").length >= 3, 30_000)
+      // the metrics endpoint counts what the journal holds
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+      const decisions = Number(/^rlpt_decisions_total (\d+)$/m.exec(metrics)?.[1])
+      expect(decisions).toBeGreaterThanOrEqual(3)
+      expect(metrics).toMatch(/^rlpt_equity \d/m)
       trader.child.kill("SIGINT")
       const result = await trader.done
       expect(result.code, result.stderr).toBe(0)
