@@ -3,6 +3,7 @@ import { actionsToOrders, type TradeRules } from "../core/actions.js"
 import type { Bar } from "../core/bar.js"
 import { buildObservation } from "../core/layouts.js"
 import { newYorkDay } from "../core/aggregate.js"
+import { formatUtc } from "../core/nytime.js"
 import { applyRiskLimits, type RiskLimits } from "../core/risk.js"
 import { type GuardEvent, type GuardLimits, RiskGuard } from "../core/risk-guard.js"
 import { TurbulenceIndex } from "../core/turbulence.js"
@@ -51,7 +52,7 @@ export interface Hold {
   readonly reason: string
 }
 
-export const iso = (ms: number) => new Date(ms).toISOString()
+export const iso = formatUtc
 
 /** `<deployment>-<TICKER>-<yyyymmddThhmmZ>-<leg>`: the same decision always gets the same id. */
 export const clientOrderId = (deploymentId: string, ticker: string, barTime: number, leg: string): string =>

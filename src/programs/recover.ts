@@ -1,9 +1,8 @@
 import { Effect, Schedule } from "effect"
+import { formatUtc as iso } from "../core/nytime.js"
 import { planRecovery } from "../core/recovery.js"
 import { Broker } from "../services/Broker.js"
 import { Journal } from "../services/Journal.js"
-
-const iso = (ms: number) => new Date(ms).toISOString()
 
 /** What the journal holds of one order's fills. */
 export interface JournaledFills {
