@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Fiber, Layer, TestClock } from "effect"
+import { Clock, Effect, Fiber, Layer, TestClock } from "effect"
 import { planRecovery } from "../../src/core/recovery.js"
 import { scanJournal } from "../../src/core/journal-repair.js"
 import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
@@ -11,9 +11,9 @@ import { ReplayMarketDataLive } from "../../src/layers/ReplayMarketData.js"
 import { SimBrokerLive } from "../../src/layers/SimBroker.js"
 import { makeBarTape, SimExchange, SimExchangeLive } from "../../src/layers/SimExchange.js"
 import { SimMarketClockLive } from "../../src/layers/SimMarketClock.js"
-import { trade, type TradeSettings } from "../../src/programs/trade.js"
+import { trade } from "../../src/programs/trade.js"
 import { Policy } from "../../src/services/Policy.js"
-import { definitionsOf, randomBars, testCard } from "../support/fixtures.js"
+import { definitionsOf, randomBars, testCard, tradeSettings } from "../support/fixtures.js"
 
 const tickers = ["AAA", "BBB"]
 const indicatorNames = ["close_5_sma"]
@@ -27,17 +27,7 @@ const policy = Layer.succeed(
     act: (obs) => Effect.sync(() => Float32Array.from(tickers, (_, i) => Math.tanh((obs[1 + 2 * 2 + i] - obs[1 + i]) * 3)))
   })
 )
-const settings: TradeSettings = {
-  deploymentId: "r",
-  interval: "5m",
-  rules,
-  risk: {},
-  grace: Duration.seconds(5),
-  stopOpeningBeforeClose: Duration.minutes(0),
-  flattenAtClose: false,
-  backoff: { base: Duration.seconds(1), max: Duration.seconds(30) },
-  settleTimeout: Duration.minutes(10)
-}
+const settings = tradeSettings("r", rules)
 
 const readRecords = (file: string) => scanJournal(fs.readFileSync(file)).records
 

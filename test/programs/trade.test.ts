@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, FiberMap, Layer, Stream, TestClock } from "effect"
+import { Effect, Fiber, FiberMap, Layer, Stream, TestClock } from "effect"
 import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
 import { makeMemoryJournal } from "../../src/layers/JsonlJournal.js"
 import { ReplayMarketDataLive } from "../../src/layers/ReplayMarketData.js"
@@ -8,11 +8,11 @@ import { withSimClock } from "../../src/layers/SimClock.js"
 import { makeBarTape, type SimExchange, SimExchangeLive } from "../../src/layers/SimExchange.js"
 import { SimMarketClockLive } from "../../src/layers/SimMarketClock.js"
 import { runSession } from "../../src/programs/session.js"
-import { trade, type TradeSettings } from "../../src/programs/trade.js"
+import { trade } from "../../src/programs/trade.js"
 import { MarketData, MarketDataError } from "../../src/services/MarketData.js"
 import { Broker } from "../../src/services/Broker.js"
 import { Policy } from "../../src/services/Policy.js"
-import { definitionsOf, randomBars, testCard } from "../support/fixtures.js"
+import { definitionsOf, randomBars, testCard, tradeSettings } from "../support/fixtures.js"
 
 const tickers = ["AAA", "BBB", "CCC"]
 const indicatorNames = ["close_5_sma", "rsi_6"]
@@ -51,17 +51,7 @@ const world = (
   return { journal, layer }
 }
 
-const settings: TradeSettings = {
-  deploymentId: "t",
-  interval: "5m",
-  rules,
-  risk: {},
-  grace: Duration.seconds(5),
-  stopOpeningBeforeClose: Duration.minutes(0),
-  flattenAtClose: false,
-  backoff: { base: Duration.seconds(1), max: Duration.seconds(30) },
-  settleTimeout: Duration.minutes(10)
-}
+const settings = tradeSettings("t", rules)
 
 /** Runs `effect` forked while TestClock moves in one-minute steps until it is done. */
 const drive = <A, E, R>(effect: Effect.Effect<A, E, R>, start: number, maxMinutes = 2_000) =>

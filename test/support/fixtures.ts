@@ -1,4 +1,7 @@
+import { Duration } from "effect"
 import type { Bar } from "../../src/core/bar.js"
+import type { TradeRules } from "../../src/core/actions.js"
+import type { TradeSettings } from "../../src/programs/trade.js"
 import { resolveIndicator } from "../../src/core/indicators/index.js"
 import { Rng } from "../../src/core/rng.js"
 import type { ModelCard } from "../../src/domain/Model.js"
@@ -38,3 +41,16 @@ export const definitionsOf = (names: ReadonlyArray<string>) =>
     if (!r.ok) throw new Error(r.error)
     return r.value
   })
+
+/** Trade settings for replayed 5-minute bars: 5 s grace, backoff 1–30 s, no closing rules. */
+export const tradeSettings = (deploymentId: string, rules: TradeRules): TradeSettings => ({
+  deploymentId,
+  interval: "5m",
+  rules,
+  risk: {},
+  grace: Duration.seconds(5),
+  stopOpeningBeforeClose: Duration.minutes(0),
+  flattenAtClose: false,
+  backoff: { base: Duration.seconds(1), max: Duration.seconds(30) },
+  settleTimeout: Duration.minutes(10)
+})
