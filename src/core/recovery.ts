@@ -1,4 +1,4 @@
-import type { ScannedRecord } from "./journal-repair.js"
+import type { JournalRecord } from "../domain/Journal.js"
 
 export interface OrderIntent {
   readonly clientOrderId: string
@@ -21,27 +21,27 @@ export interface RecoveryPlan {
 const TERMINAL = new Set(["rejection", "cancel", "expiry", "order_error", "intent_unsent"])
 
 /** Reads a journal's past: where to resume, which order intents are still open, what the fills add up to. */
-export const planRecovery = (records: ReadonlyArray<ScannedRecord>): RecoveryPlan => {
+export const planRecovery = (records: ReadonlyArray<JournalRecord>): RecoveryPlan => {
   let lastDecisionBarTime: number | undefined
   const intents = new Map<string, { ticker: string; side: "buy" | "sell"; qty: number; filled: number; done: boolean }>()
   const positions = new Map<string, number>()
   for (const r of records) {
-    if ((r.type === "decision" || r.type === "flatten") && typeof r.bar_time === "string") {
+    if (r.type === "decision" || r.type === "flatten") {
       const t = Date.parse(r.bar_time)
       if (r.type === "decision") lastDecisionBarTime = Math.max(lastDecisionBarTime ?? -Infinity, t)
-      for (const o of (r.orders as Array<{ ticker: string; side: "buy" | "sell"; qty: number; client_order_id: string }>) ?? []) {
+      for (const o of r.orders) {
         if (!intents.has(o.client_order_id)) intents.set(o.client_order_id, { ticker: o.ticker, side: o.side, qty: o.qty, filled: 0, done: false })
       }
-    } else if ((r.type === "fill" || r.type === "partial_fill") && typeof r.client_order_id === "string") {
-      const qty = Number(r.qty)
+    } else if (r.type === "fill" || r.type === "partial_fill") {
+      const qty = r.qty
       const signed = r.side === "sell" ? -qty : qty
-      positions.set(String(r.ticker), (positions.get(String(r.ticker)) ?? 0) + signed)
+      positions.set(r.ticker, (positions.get(r.ticker) ?? 0) + signed)
       const intent = intents.get(r.client_order_id)
       if (intent !== undefined) {
         intent.filled += qty
         if (intent.filled >= intent.qty) intent.done = true
       }
-    } else if (TERMINAL.has(r.type) && typeof r.client_order_id === "string") {
+    } else if (TERMINAL.has(r.type) && "client_order_id" in r) {
       const intent = intents.get(r.client_order_id)
       if (intent !== undefined) intent.done = true
     }

@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as nodePath from "node:path"
 import { Effect, Layer } from "effect"
-import { scanJournal } from "../core/journal-repair.js"
+import { JOURNAL_VERSION, readJournal } from "../domain/Journal.js"
 import { Journal, JournalError, type JournalRecord } from "../services/Journal.js"
 
 export interface JsonlJournalOptions {
@@ -22,7 +22,10 @@ export const JsonlJournalLive = (options: JsonlJournalOptions): Layer.Layer<Jour
         try: () => {
           fs.mkdirSync(nodePath.dirname(options.path), { recursive: true })
           if (options.truncate === true || !fs.existsSync(options.path)) return undefined
-          const found = scanJournal(fs.readFileSync(options.path))
+          const found = readJournal(fs.readFileSync(options.path))
+          if (found.version !== undefined && found.version > JOURNAL_VERSION) {
+            throw new Error(`written by a newer rl-paper-trader (journal version ${found.version}; this one reads up to ${JOURNAL_VERSION})`)
+          }
           if (found.tornBytes > 0) fs.truncateSync(options.path, found.keepBytes)
           return found
         },
@@ -39,8 +42,10 @@ export const JsonlJournalLive = (options: JsonlJournalOptions): Layer.Layer<Jour
         yield* Effect.logWarning("journal repaired: a torn last line was cut").pipe(Effect.annotateLogs({ path: options.path, droppedBytes: scan.tornBytes }))
         fs.writeSync(fd, JSON.stringify({ type: "journal_repaired", dropped_bytes: scan.tornBytes, kept_records: scan.records.length }) + "\n")
       }
-      if (scan !== undefined && scan.badLines.length > 0) {
-        yield* Effect.logWarning("journal has unreadable lines").pipe(Effect.annotateLogs({ path: options.path, lines: scan.badLines.slice(0, 10).join(",") }))
+      if (scan !== undefined && scan.unreadable.length > 0) {
+        yield* Effect.logWarning("journal has unreadable lines: kept on disk, not read").pipe(
+          Effect.annotateLogs({ path: options.path, lines: scan.unreadable.slice(0, 5).map((u) => `${u.line}: ${u.problem}`).join("; ") })
+        )
       }
       return Journal.of({
         recovered: scan?.records ?? [],

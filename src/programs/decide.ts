@@ -1,13 +1,15 @@
 import { Clock, Duration, Effect, Metric } from "effect"
-import { actionsToOrders, type TradeRules } from "../core/actions.js"
+import type { TradeRules } from "../core/actions.js"
 import type { Bar } from "../core/bar.js"
-import { buildObservation } from "../core/layouts.js"
 import { newYorkDay } from "../core/aggregate.js"
+import { clientOrderId, flattenOrders, type KernelConfig, observe, type OrderIntent, planStep, type StepInput } from "../core/kernel.js"
+import { type Fees, Ledger, type LedgerSnapshot, NO_FEES } from "../core/ledger.js"
 import { formatUtc } from "../core/nytime.js"
-import { applyRiskLimits, type RiskLimits } from "../core/risk.js"
+import type { RiskLimits } from "../core/risk.js"
 import { type GuardEvent, type GuardLimits, RiskGuard } from "../core/risk-guard.js"
 import { TurbulenceIndex } from "../core/turbulence.js"
 import { type Interval, intervalMillis } from "../domain/Config.js"
+import { JOURNAL_VERSION, type ReconcileDifference } from "../domain/Journal.js"
 import type { OrderRequest, TradeUpdate } from "../domain/Trading.js"
 import { Broker } from "../services/Broker.js"
 import { FeatureEngine, type TickerFeatures } from "../services/FeatureEngine.js"
@@ -17,6 +19,8 @@ import { Policy } from "../services/Policy.js"
 import { TradingMetrics } from "./metrics.js"
 import { recoverFromJournal } from "./recover.js"
 
+export { clientOrderId } from "../core/kernel.js"
+
 export interface SessionSettings {
   readonly deploymentId: string
   readonly interval: Interval
@@ -24,6 +28,8 @@ export interface SessionSettings {
   readonly risk: RiskLimits
   /** The daily loss kill switch and the rejection circuit breaker. */
   readonly guard?: GuardLimits | undefined
+  /** What the broker charges per fill, as the ledger books it (default none, as Alpaca). */
+  readonly fees?: Fees | undefined
   /** Stop after this many decisions. */
   readonly maxSteps?: number | undefined
   /** Stop before bars that start at or after this time (epoch ms). */
@@ -54,38 +60,29 @@ export interface Hold {
 
 export const iso = formatUtc
 
-/** `<deployment>-<TICKER>-<yyyymmddThhmmZ>-<leg>`: the same decision always gets the same id. */
-export const clientOrderId = (deploymentId: string, ticker: string, barTime: number, leg: string): string =>
-  `${deploymentId}-${ticker}-${iso(barTime).replace(/[-:]/g, "").slice(0, 13)}Z-${leg}`
+const toRequest = (o: OrderIntent): OrderRequest => ({ ticker: o.ticker, side: o.side, qty: o.qty, type: "market", timeInForce: "day", clientOrderId: o.clientOrderId })
+const orderLine = (o: OrderIntent) => ({ ticker: o.ticker, side: o.side, qty: o.qty, client_order_id: o.clientOrderId })
 
-const updateRecord = (u: TradeUpdate) =>
-  u._tag === "Fill"
-    ? {
-        type: u.partial ? "partial_fill" : "fill",
-        time: iso(u.fill.time),
-        ticker: u.fill.ticker,
-        side: u.fill.side,
-        qty: u.fill.qty,
-        price: u.fill.price,
-        client_order_id: u.fill.clientOrderId
-      }
-    : {
-        type: u._tag === "Canceled" ? "cancel" : u._tag === "Rejected" ? "rejection" : "expiry",
-        time: iso(u.time),
-        ticker: u.order.ticker,
-        side: u.order.side,
-        qty: u.order.qty,
-        client_order_id: u.order.clientOrderId,
-        ...(u.reason === undefined ? {} : { reason: u.reason })
-      }
+/** The bars of one step, with the market-hours facts its rules need. */
+export interface StepBars {
+  readonly barTime: number
+  /** When the bar ends (the session's close if that comes first). */
+  readonly barEnd: number
+  /** The session's close. */
+  readonly close: number
+  /** The tickers that have their bar; the others hold. */
+  readonly bars: ReadonlyMap<string, Bar>
+  readonly holds: ReadonlyArray<Hold>
+}
 
 /**
- * The decision core every session shares, whatever drives it (a replay, live per-ticker actors):
- * journals the start, warms the indicators up from history, then on each step builds the
- * observation, runs the policy once for the portfolio, turns the action into orders (FinRL's
- * rules, then the risk limits) and journals the decision; fills and rejections are journaled too.
+ * The session every driver shares, whatever feeds it (a replay, live per-ticker actors): journals
+ * the start, rebuilds the ledger, warms the indicators up from history; then `step` is the one
+ * decision step — bars → features → ledger snapshot → kernel → policy → kernel → journal → order
+ * intents — and `applyUpdates` books the broker's fills and order ends into the ledger and the
+ * journal. All of the session's state lives in the `state` object below, changed only here.
  */
-export const startSession = (settings: SessionSettings) =>
+export const startSession = (settings: SessionSettings & { readonly mode?: "backtest" | "trade" | undefined }) =>
   Effect.gen(function* () {
     const marketData = yield* MarketData
     const features = yield* FeatureEngine
@@ -95,36 +92,70 @@ export const startSession = (settings: SessionSettings) =>
     const card = policy.card
     const tickers = card.tickers
     const span = intervalMillis[settings.interval]
-    const turbulence =
-      settings.rules.turbulenceThreshold !== undefined || card.observation.layout === "finrl-stock-trading-np"
-        ? new TurbulenceIndex(tickers.length)
-        : undefined
-
-    // FinRL's numpy env always sees its turbulence features, with a threshold of 99 unless set
-    const observedThreshold = settings.rules.turbulenceThreshold ?? (card.observation.layout === "finrl-stock-trading-np" ? 99 : undefined)
+    const usesTurbulence = settings.rules.turbulenceThreshold !== undefined || card.observation.layout === "finrl-stock-trading-np"
+    const kernel: KernelConfig = {
+      deploymentId: settings.deploymentId,
+      tickers,
+      layout: card.observation.layout,
+      rules: settings.rules,
+      risk: settings.risk,
+      // FinRL's numpy env always sees its turbulence features, with a threshold of 99 unless set
+      observedThreshold: settings.rules.turbulenceThreshold ?? (card.observation.layout === "finrl-stock-trading-np" ? 99 : undefined)
+    }
 
     const start = yield* Clock.currentTimeMillis
     yield* journal.append({
       type: "session_start",
       time: iso(start),
+      journal_version: JOURNAL_VERSION,
       deployment: settings.deploymentId,
       model: { name: card.name, version: String(card.version), sha256: card.onnx.sha256 },
       tickers,
       indicators: features.indicatorNames,
-      interval: settings.interval
+      interval: settings.interval,
+      ...(settings.mode === undefined ? {} : { mode: settings.mode })
     })
 
     // a restart resolves every order its journal meant to send, asking the broker — never resending
     const { journaled, addFill, lastDecisionBarTime } = yield* recoverFromJournal(tickers, start)
 
-    const latest = new Map<string, TickerFeatures>()
-    let turbulenceValue = 0
-    const historyBars = Math.max(3 * features.warmupBars, turbulence === undefined ? 0 : 253)
+    // the ledger starts from the broker's truth: its cash, the deployment's positions and open orders
+    const ownOrder = (id: string) => id.startsWith(`${settings.deploymentId}-`)
+    const account = yield* broker.account
+    const held = yield* broker.positions
+    const state = {
+      ledger: new Ledger(tickers, settings.fees ?? NO_FEES, {
+        cash: account.cash,
+        positions: new Map(held.filter((p) => tickers.includes(p.ticker)).map((p) => [p.ticker, p.qty]))
+      }),
+      latest: new Map<string, TickerFeatures>(),
+      turbulence: usesTurbulence ? new TurbulenceIndex(tickers.length) : undefined,
+      turbulenceValue: 0,
+      guard: new RiskGuard(settings.guard ?? {}),
+      cooldown: tickers.map(() => 0),
+      equity: [] as Array<number>,
+      steps: 0,
+      orders: 0,
+      fills: 0,
+      rejections: 0,
+      tradedNotional: 0,
+      firstPrices: undefined as ReadonlyArray<number> | undefined
+    }
+    for (const o of yield* broker.openOrders) {
+      if (ownOrder(o.clientOrderId) && tickers.includes(o.ticker)) {
+        state.ledger.intend(o, 0, o.filledQty)
+      }
+    }
+
+    const historyBars = Math.max(3 * features.warmupBars, state.turbulence === undefined ? 0 : 253)
     const history = yield* marketData.history(tickers, settings.interval, start, historyBars)
     for (const ticker of tickers) {
-      for (const bar of history.get(ticker) ?? []) latest.set(ticker, yield* features.update(ticker, bar))
+      for (const bar of history.get(ticker) ?? []) {
+        state.latest.set(ticker, yield* features.update(ticker, bar))
+        state.ledger.mark(ticker, bar.close)
+      }
     }
-    if (turbulence !== undefined) {
+    if (state.turbulence !== undefined) {
       // the turbulence index warms up on the same history, on the bar times every ticker has
       const closes = new Map<number, Array<number>>()
       tickers.forEach((ticker, i) => {
@@ -136,33 +167,31 @@ export const startSession = (settings: SessionSettings) =>
       })
       for (const time of [...closes.keys()].sort((a, b) => a - b)) {
         const row = closes.get(time)!
-        if (row.every(Number.isFinite)) turbulenceValue = turbulence.next(row)
+        if (row.every(Number.isFinite)) state.turbulenceValue = state.turbulence.next(row)
       }
     }
+    state.equity.push(state.ledger.equity())
     yield* Effect.logInfo("session started").pipe(Effect.annotateLogs({ tickers: tickers.join(","), warmupBars: features.warmupBars }))
 
-    const guard = new RiskGuard(settings.guard ?? {})
     const onGuardEvent = (event: GuardEvent, time: number) =>
       Effect.gen(function* () {
-        const { kind, ...fields } = event
-        yield* journal.append({ type: kind, time: iso(time), ...fields })
-        if (kind === "circuit_closed") return yield* Effect.logInfo("circuit breaker closed: orders resume")
-        yield* Effect.logError(kind === "kill_switch" ? "KILL SWITCH: daily loss limit reached; no new positions today, open orders canceled" : "CIRCUIT BREAKER OPEN: repeated rejections; no orders until the cool-down ends").pipe(
+        yield* journal.append(event.kind === "circuit_closed" ? { type: "circuit_closed", time: iso(time) } : event.kind === "kill_switch"
+          ? { type: "kill_switch", time: iso(time), loss: event.loss, limit: event.limit, dayStartEquity: event.dayStartEquity }
+          : { type: "circuit_open", time: iso(time), rejections: event.rejections, untilStep: event.untilStep })
+        if (event.kind === "circuit_closed") return yield* Effect.logInfo("circuit breaker closed: orders resume")
+        const { kind: _, ...fields } = event
+        yield* Effect.logError(event.kind === "kill_switch" ? "KILL SWITCH: daily loss limit reached; no new positions today, open orders canceled" : "CIRCUIT BREAKER OPEN: repeated rejections; no orders until the cool-down ends").pipe(
           Effect.annotateLogs(fields)
         )
-        if (kind === "kill_switch") {
+        if (event.kind === "kill_switch") {
           const open = yield* broker.openOrders.pipe(Effect.orElseSucceed(() => []))
           yield* Effect.forEach(open, (o) => broker.cancel(o.id).pipe(Effect.ignore), { discard: true })
         }
       })
 
-    const cooldown = tickers.map(() => 0)
-    const equity: Array<number> = [(yield* broker.account).equity]
-    let steps = 0, orders = 0, fills = 0, rejections = 0, tradedNotional = 0
-    let firstPrices: ReadonlyArray<number> | undefined
-
-    const journalUpdates = Effect.gen(function* () {
-      for (const update of yield* broker.takeUpdates) {
+    /** Books one trade update: a fill into the ledger (only what it adds to what the journal holds), an order's end. */
+    const applyUpdate = (update: TradeUpdate) =>
+      Effect.gen(function* () {
         if (update._tag === "Fill") {
           // journal what this update adds to what the journal holds (a restart's recovery or a
           // reconciliation may have journaled part of it): never a fill twice
@@ -170,93 +199,167 @@ export const startSession = (settings: SessionSettings) =>
           const before = journaled.get(id) ?? { qty: 0, notional: 0 }
           const cumulative = update.order.filledQty > 0 ? update.order.filledQty : before.qty + update.fill.qty
           const qty = cumulative - before.qty
-          if (qty <= 1e-9) continue
+          if (qty <= 1e-9) return false
           const avg = update.order.filledAvgPrice
           const price = Math.abs(qty - update.fill.qty) <= 1e-9 || avg === undefined ? update.fill.price : (avg * cumulative - before.notional) / qty
           addFill(id, qty, price)
-          fills++
-          tradedNotional += qty * price
+          const fee = state.ledger.fill({ clientOrderId: id, ticker: update.fill.ticker, side: update.fill.side, qty, price })
+          state.fills++
+          state.tradedNotional += qty * price
           yield* Metric.increment(TradingMetrics.fills)
-          yield* journal.append(updateRecord({ ...update, fill: { ...update.fill, qty, price } }))
-          continue
+          yield* journal.append({
+            type: update.partial ? "partial_fill" : "fill",
+            time: iso(update.fill.time),
+            ticker: update.fill.ticker,
+            side: update.fill.side,
+            qty,
+            price,
+            client_order_id: id,
+            ...(fee === 0 ? {} : { fee })
+          })
+          return true
         }
-        yield* journal.append(updateRecord(update))
-      }
-    })
+        state.ledger.close(update.order.clientOrderId)
+        yield* journal.append({
+          type: update._tag === "Canceled" ? "cancel" : update._tag === "Rejected" ? "rejection" : "expiry",
+          time: iso(update.time),
+          ticker: update.order.ticker,
+          side: update.order.side,
+          qty: update.order.qty,
+          client_order_id: update.order.clientOrderId,
+          ...(update.reason === undefined ? {} : { reason: update.reason })
+        })
+        return true
+      })
 
-    /** Feeds one completed bar to the ticker's indicators. */
-    const observe = (ticker: string, bar: Bar) =>
-      Effect.tap(features.update(ticker, bar), (f) => Effect.sync(() => latest.set(ticker, f)))
+    /** Takes every trade update the broker has received and books it; returns how many changed something. */
+    const applyUpdates = Effect.flatMap(broker.takeUpdates, (updates) =>
+      Effect.map(Effect.forEach(updates, applyUpdate), (booked) => booked.filter(Boolean).length)
+    )
 
     /**
-     * Decides on the bars of `barTime`: `bars` holds the tickers that have theirs (features already
-     * observed); the others hold. Returns the orders to submit (none before every indicator is warm).
+     * Compares the ledger with the broker (account, positions, open orders) and adopts the broker's
+     * truth, journaling any difference with both sides. Call it when nothing is in flight.
      */
-    const decide = (
-      barTime: number,
-      bars: ReadonlyMap<string, Bar>,
-      holds: ReadonlyArray<Hold>,
-      options: { readonly noNewPositions?: boolean } = {}
-    ) =>
+    const reconcile = Effect.gen(function* () {
+      yield* broker.reconcile
+      yield* applyUpdates
+      const [account, positions, open] = yield* Effect.all([broker.account, broker.positions, broker.openOrders])
+      // an order that moved while we asked may or may not be in the answers: then compare next time
+      yield* broker.reconcile
+      if ((yield* applyUpdates) > 0) return undefined
+      const differences = state.ledger.reconcile({
+        cash: account.cash,
+        positions: new Map(positions.filter((p) => tickers.includes(p.ticker)).map((p) => [p.ticker, p.qty])),
+        openOrders: open.filter((o) => ownOrder(o.clientOrderId) && tickers.includes(o.ticker))
+      })
+      if (differences.length === 0) return differences
+      const now = yield* Clock.currentTimeMillis
+      const lines: Array<ReconcileDifference> = differences.map((d) => ({
+        what: d.what,
+        ...(d.ticker === undefined ? {} : { ticker: d.ticker }),
+        ...(d.clientOrderId === undefined ? {} : { client_order_id: d.clientOrderId }),
+        ledger: d.ledger,
+        broker: d.broker
+      }))
+      yield* journal.append({ type: "reconcile", time: iso(now), differences: lines })
+      yield* Effect.logWarning("the broker's account differs from the ledger: the broker's is adopted").pipe(
+        Effect.annotateLogs({ differences: lines.map((d) => `${d.what}${d.ticker === undefined ? "" : ` ${d.ticker}`}: ledger ${d.ledger}, broker ${d.broker}`).join("; ") })
+      )
+      return differences
+    })
+
+    const portfolioRecord = (time: number, barTime: number, snapshot: LedgerSnapshot) =>
+      journal.append({
+        type: "portfolio",
+        time: iso(time),
+        bar_time: iso(barTime),
+        cash: snapshot.cash,
+        equity: snapshot.equity,
+        positions: state.ledger.positionMap(),
+        prices: state.ledger.markMap(),
+        open_orders: state.ledger.openOrders().map((o) => ({ client_order_id: o.clientOrderId, ticker: o.ticker, side: o.side, qty: o.qty, filled_qty: o.filledQty }))
+      })
+
+    const stopOpeningMs = settings.stopOpeningBeforeClose === undefined ? 0 : Duration.toMillis(settings.stopOpeningBeforeClose)
+    // the closing rules are intraday rules: a daily bar's one decision is at the close
+    const intraday = span < 86_400_000
+
+    /**
+     * The one decision step. Feeds the step's bars to the indicators and the ledger's marks, then —
+     * once every indicator is warm — decides under the market-hours rules (flatten on the session's
+     * last bar when configured, no new positions in the closing window), journals the portfolio and
+     * the decision, and books the orders as intents in the ledger. Returns the orders to send.
+     */
+    const step = (input: StepBars) =>
       Effect.gen(function* () {
-        if (turbulence !== undefined && tickers.every((t) => bars.has(t))) {
-          turbulenceValue = turbulence.next(tickers.map((t) => bars.get(t)!.close))
+        const { barTime, bars } = input
+        // the snapshot includes every fill and order end the broker has reported so far
+        yield* applyUpdates
+        for (const ticker of tickers) {
+          const bar = bars.get(ticker)
+          if (bar === undefined) continue
+          state.latest.set(ticker, yield* features.update(ticker, bar))
+          state.ledger.mark(ticker, bar.close)
         }
-        const current = tickers.map((t) => latest.get(t))
+        if (state.turbulence !== undefined && tickers.every((t) => bars.has(t))) {
+          state.turbulenceValue = state.turbulence.next(tickers.map((t) => bars.get(t)!.close))
+        }
+        const current = tickers.map((t) => state.latest.get(t))
         if (bars.size === 0 || !current.every((f) => f !== undefined && f.warm)) return [] as ReadonlyArray<OrderRequest>
-        const decisionTime = yield* Clock.currentTimeMillis
-        const account = yield* broker.account
-        for (const event of guard.onStep(steps, newYorkDay(barTime), account.equity)) yield* onGuardEvent(event, decisionTime)
-        const mode = guard.mode
-        const positions = yield* broker.positions
-        const holdings = tickers.map((t) => positions.find((p) => p.ticker === t)?.qty ?? 0)
-        const prices = current.map((f) => f!.close)
-        firstPrices ??= prices
-        const observation = buildObservation(card.observation.layout, {
-          cash: account.cash,
-          closes: prices,
-          holdings,
-          indicators: current.map((f) => f!.values),
-          turbulence: turbulenceValue,
-          turbulenceThreshold: observedThreshold,
-          cooldown
-        })
-        const action = yield* policy.act(observation)
-        const plan = actionsToOrders(action, { cash: account.cash, prices, holdings }, settings.rules, turbulenceValue)
-        const risked = applyRiskLimits(plan.orders, { prices, holdings }, settings.risk)
-        const adjustments = risked.adjustments.map((a) => ({ ticker: tickers[a.index], side: a.side, requested: a.requested, allowed: a.allowed, rule: a.rule as string }))
-        const blocked = (side: "buy" | "sell") =>
-          mode === "halted" ? "circuit_breaker_open" : side === "buy" && mode === "no_new_positions" ? "daily_loss_limit" : side === "buy" && options.noNewPositions === true ? "no_new_positions_before_close" : undefined
-        for (const o of risked.orders) {
-          const rule = blocked(o.side)
-          if (rule !== undefined) adjustments.push({ ticker: tickers[o.index], side: o.side, requested: o.qty, allowed: 0, rule })
+        const now = yield* Clock.currentTimeMillis
+        const decisionTime = Math.max(now, input.barEnd)
+        for (const event of state.guard.onStep(state.steps, newYorkDay(barTime), state.ledger.equity())) yield* onGuardEvent(event, now)
+        const snapshot = state.ledger.snapshot()
+        const closes = current.map((f) => f!.close)
+        state.firstPrices ??= closes
+        yield* portfolioRecord(decisionTime, barTime, snapshot)
+
+        let intents: ReadonlyArray<OrderIntent>
+        if (intraday && settings.flattenAtClose === true && input.barEnd >= input.close) {
+          intents = flattenOrders(kernel, snapshot, barTime)
+          yield* journal.append({ type: "flatten", time: iso(decisionTime), bar_time: iso(barTime), orders: intents.map(orderLine) })
+        } else {
+          const stepInput: StepInput = {
+            barTime,
+            ledger: snapshot,
+            closes,
+            indicators: current.map((f) => f!.values),
+            present: tickers.map((t) => bars.has(t)),
+            turbulence: state.turbulenceValue,
+            cooldown: state.cooldown,
+            guardMode: state.guard.mode,
+            noNewPositions: intraday && stopOpeningMs > 0 && input.barEnd >= input.close - stopOpeningMs
+          }
+          const observation = observe(kernel, stepInput)
+          const action = yield* policy.act(observation)
+          const plan = planStep(kernel, stepInput, action)
+          intents = plan.orders
+          yield* journal.append({
+            type: "decision",
+            time: iso(decisionTime),
+            bar_time: iso(barTime),
+            observation: Array.from(observation),
+            action: Array.from(action),
+            orders: intents.map(orderLine),
+            ...(input.holds.length > 0 ? { holds: input.holds } : {}),
+            ...(plan.cuts.length > 0 ? { risk: plan.cuts } : {}),
+            state: {
+              cash: snapshot.cash,
+              holdings: snapshot.holdings,
+              reserved_cash: snapshot.reservedCash,
+              reserved_shares: snapshot.reservedShares,
+              prices: closes
+            }
+          })
+          for (let i = 0; i < state.cooldown.length; i++) state.cooldown[i]++
+          state.steps++
+          yield* Metric.increment(TradingMetrics.decisions)
+          yield* Metric.incrementBy(TradingMetrics.holds, input.holds.length)
+          yield* Metric.set(TradingMetrics.lastDecision, now / 1000)
         }
-        const requests: ReadonlyArray<OrderRequest> = risked.orders
-          .filter((o) => bars.has(tickers[o.index]) && blocked(o.side) === undefined)
-          .map((o) => ({
-            ticker: tickers[o.index],
-            side: o.side,
-            qty: o.qty,
-            type: "market",
-            timeInForce: "day",
-            clientOrderId: clientOrderId(settings.deploymentId, tickers[o.index], barTime, o.side === "buy" ? "b" : "s")
-          }))
-        yield* journal.append({
-          type: "decision",
-          time: iso(Math.max(decisionTime, barTime + span)),
-          bar_time: iso(barTime),
-          observation: Array.from(observation),
-          action: Array.from(action),
-          orders: requests.map((r) => ({ ticker: r.ticker, side: r.side, qty: r.qty, client_order_id: r.clientOrderId })),
-          ...(holds.length > 0 ? { holds } : {}),
-          ...(adjustments.length > 0 ? { risk: adjustments } : {})
-        })
-        for (let i = 0; i < cooldown.length; i++) cooldown[i]++
-        steps++
-        yield* Metric.increment(TradingMetrics.decisions)
-        yield* Metric.incrementBy(TradingMetrics.holds, holds.length)
-        yield* Metric.set(TradingMetrics.lastDecision, decisionTime / 1000)
-        return requests
+        for (const intent of intents) state.ledger.intend(intent, closes[tickers.indexOf(intent.ticker)])
+        return intents.map(toRequest)
       })
 
     /** The broker's 422 for a client order id it already has means the order got through before. */
@@ -265,7 +368,7 @@ export const startSession = (settings: SessionSettings) =>
         ? Effect.map(broker.orderByClientId(request.clientOrderId).pipe(Effect.orElseSucceed(() => undefined)), (o) => o !== undefined)
         : Effect.succeed(false)
 
-    /** Submits one order; a rejection is journaled (never retried) and reported as `false`. */
+    /** Submits one order; a rejection is journaled (never retried), its reservation released, and reported as `false`. */
     const submit = (request: OrderRequest) =>
       broker.submit(request).pipe(
         Effect.catchTag("OrderRejected", (rejected) =>
@@ -279,84 +382,86 @@ export const startSession = (settings: SessionSettings) =>
         ),
         Effect.tap(() =>
           Effect.sync(() => {
-            orders++
-            cooldown[tickers.indexOf(request.ticker)] = 0
-            guard.onAccepted()
+            state.orders++
+            state.cooldown[tickers.indexOf(request.ticker)] = 0
+            state.guard.onAccepted()
           }).pipe(Effect.zipRight(Metric.increment(TradingMetrics.orders)))
         ),
         Effect.as(true),
         Effect.catchTag("OrderRejected", (rejected) =>
           Effect.flatMap(Clock.currentTimeMillis, (now) => {
-            rejections++
-            const events = guard.onRejection()
-            return Metric.increment(TradingMetrics.rejections).pipe(Effect.zipRight(journal.append({
-              type: "rejection",
-              time: iso(now),
-              ticker: request.ticker,
-              side: request.side,
-              qty: request.qty,
-              client_order_id: request.clientOrderId,
-              reason: rejected.reason
-            })), Effect.zipRight(Effect.forEach(events, (e) => onGuardEvent(e, now), { discard: true })))
+            state.rejections++
+            state.ledger.close(request.clientOrderId)
+            const events = state.guard.onRejection()
+            return Metric.increment(TradingMetrics.rejections).pipe(
+              Effect.zipRight(journal.append({
+                type: "rejection",
+                time: iso(now),
+                ticker: request.ticker,
+                side: request.side,
+                qty: request.qty,
+                client_order_id: request.clientOrderId,
+                reason: rejected.reason
+              })),
+              Effect.zipRight(Effect.forEach(events, (e) => onGuardEvent(e, now), { discard: true }))
+            )
           }).pipe(Effect.as(false))
         )
       )
 
-    /**
-     * The market-hours rules of a step whose bar ends at `barEnd` in a session closing at `close`:
-     * flatten on the last bar (when configured), no new positions in the closing window.
-     */
-    const stopOpeningMs = settings.stopOpeningBeforeClose === undefined ? 0 : Duration.toMillis(settings.stopOpeningBeforeClose)
-    // the closing rules are intraday rules: a daily bar's one decision is at the close
-    const intraday = span < 86_400_000
-    const decideInSession = (barTime: number, barEnd: number, close: number, bars: ReadonlyMap<string, Bar>, holds: ReadonlyArray<Hold>) =>
-      intraday && settings.flattenAtClose === true && barEnd >= close
-        ? flatten(barTime)
-        : decide(barTime, bars, holds, { noNewPositions: intraday && stopOpeningMs > 0 && barEnd >= close - stopOpeningMs })
-
-    /** Sells every position of the deployment's tickers: journaled as a `flatten` record, returned to submit. */
-    const flatten = (barTime: number) =>
-      Effect.gen(function* () {
-        const positions = yield* broker.positions
-        const requests: ReadonlyArray<OrderRequest> = positions
-          .filter((p) => tickers.includes(p.ticker) && p.qty > 0)
-          .map((p) => ({ ticker: p.ticker, side: "sell", qty: p.qty, type: "market", timeInForce: "day", clientOrderId: clientOrderId(settings.deploymentId, p.ticker, barTime, "f") }))
-        yield* journal.append({
-          type: "flatten",
-          time: iso(yield* Clock.currentTimeMillis),
-          bar_time: iso(barTime),
-          orders: requests.map((r) => ({ ticker: r.ticker, side: r.side, qty: r.qty, client_order_id: r.clientOrderId }))
-        })
-        return requests
+    /** An order the session gave up on after retries: journaled; its reservation is released (a reconciliation adopts what the broker did). */
+    const abandon = (request: OrderRequest, error: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        state.ledger.close(request.clientOrderId)
+        return journal.append({ type: "order_error", time: iso(now), ticker: request.ticker, client_order_id: request.clientOrderId, error })
       })
 
-    const markEquity = Effect.flatMap(broker.account, (a) =>
-      Effect.sync(() => void equity.push(a.equity)).pipe(Effect.zipRight(Metric.set(TradingMetrics.equity, a.equity)))
-    )
+    const markEquity = Effect.suspend(() => {
+      const equity = state.ledger.equity()
+      state.equity.push(equity)
+      return Metric.set(TradingMetrics.equity, equity)
+    })
 
     const finish = Effect.gen(function* () {
-      yield* journalUpdates
-      const lastPrices = tickers.map((t) => latest.get(t)?.close ?? NaN)
+      yield* applyUpdates
+      const lastPrices = tickers.map((t) => state.latest.get(t)?.close ?? NaN)
+      const firstPrices = state.firstPrices
       const buyAndHoldReturn = firstPrices === undefined ? 0 : firstPrices.reduce((s, p, i) => s + lastPrices[i] / p - 1, 0) / tickers.length
-      yield* journal.append({ type: "session_end", time: iso(yield* Clock.currentTimeMillis), steps, orders, fills, rejections })
-      const summary: SessionSummary = { steps, orders, fills, rejections, equity, tradedNotional, buyAndHoldReturn }
+      yield* journal.append({ type: "session_end", time: iso(yield* Clock.currentTimeMillis), steps: state.steps, orders: state.orders, fills: state.fills, rejections: state.rejections })
+      const summary: SessionSummary = {
+        steps: state.steps,
+        orders: state.orders,
+        fills: state.fills,
+        rejections: state.rejections,
+        equity: state.equity,
+        tradedNotional: state.tradedNotional,
+        buyAndHoldReturn
+      }
       return summary
     })
 
     return {
       tickers,
       span,
-      observe,
-      decide,
-      decideInSession,
+      step,
       submit,
-      journalUpdates,
+      abandon,
+      applyUpdates,
+      reconcile,
       markEquity,
       finish,
-      steps: () => steps,
+      steps: () => state.steps,
+      /** Orders the ledger holds open (sent or about to be). */
+      hasOpenOrders: () => state.ledger.hasOpenOrders(),
       /** Bars up to this time were decided before a restart: never decide them again. */
       resumeAfter: lastDecisionBarTime ?? -Infinity,
-      latest: (ticker: string) => latest.get(ticker)
+      latest: (ticker: string) => state.latest.get(ticker),
+      /** Feeds a bar that arrived after its step to the indicators (it was not decided on). */
+      observeLate: (ticker: string, bar: Bar) =>
+        Effect.map(features.update(ticker, bar), (f) => {
+          state.latest.set(ticker, f)
+          state.ledger.mark(ticker, bar.close)
+        })
     }
   })
 

@@ -1,4 +1,4 @@
-import { Cause, Clock, Duration, Effect, FiberMap, Metric, Queue, Schedule, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Fiber, FiberMap, Metric, Queue, Schedule, Stream } from "effect"
 import { bucketStart } from "../core/aggregate.js"
 import type { Bar } from "../core/bar.js"
 import { validateBar } from "../core/bar-checks.js"
@@ -46,7 +46,7 @@ export const trade = (settings: TradeSettings) =>
     const marketClock = yield* MarketClock
     const broker = yield* Broker
     const journal = yield* Journal
-    const session = yield* startSession(settings)
+    const session = yield* startSession({ ...settings, mode: "trade" })
     const { span, tickers } = session
     const graceMs = Duration.toMillis(settings.grace)
 
@@ -62,6 +62,7 @@ export const trade = (settings: TradeSettings) =>
     const arrivals = yield* Queue.unbounded<string>()
     const orderQueues = new Map(yield* Effect.forEach(tickers, (t) => Effect.map(Queue.unbounded<OrderRequest>(), (q) => [t, q] as const)))
     let inFlight = 0
+    let lastStepBarTime = -Infinity
 
     /** A completed bar of one ticker, from the stream or the REST fallback; duplicates and bad bars are dropped. */
     const accept = (ticker: string, bar: Bar, source: "stream" | "rest") =>
@@ -83,7 +84,8 @@ export const trade = (settings: TradeSettings) =>
           return
         }
         lastSeen.set(ticker, bar)
-        yield* session.observe(ticker, bar)
+        // a bar whose step is past still feeds the indicators; it is not decided on
+        if (bar.time <= lastStepBarTime) return yield* session.observeLate(ticker, bar)
         const slot = arrived.get(bar.time) ?? new Map<string, Bar>()
         slot.set(ticker, bar)
         arrived.set(bar.time, slot)
@@ -95,11 +97,7 @@ export const trade = (settings: TradeSettings) =>
       broker.orderByClientId(request.clientOrderId).pipe(
         Effect.flatMap((known) => (known !== undefined ? Effect.succeed(true) : session.submit(request))),
         Effect.retry({ schedule: backoffSchedule(settings.backoff), while: isHealable, times: 8 }),
-        Effect.catchAll((e) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            journal.append({ type: "order_error", time: iso(now), ticker: request.ticker, client_order_id: request.clientOrderId, error: e.message })
-          ).pipe(Effect.as(false))
-        ),
+        Effect.catchAll((e) => session.abandon(request, e.message).pipe(Effect.as(false))),
         Effect.ensuring(Effect.sync(() => void inFlight--))
       )
 
@@ -152,9 +150,25 @@ export const trade = (settings: TradeSettings) =>
     const dispatch = (requests: ReadonlyArray<OrderRequest>) =>
       Effect.forEach(requests, (r) => Effect.sync(() => void inFlight++).pipe(Effect.zipRight(Queue.offer(orderQueues.get(r.ticker)!, r))), { discard: true })
 
+    /**
+     * Reconciles the ledger with the broker once nothing is in flight, while the step waits for its
+     * bars: the decision never waits for a broker round trip. A failure is logged and tried again.
+     */
+    const reconcileWhenQuiet = Effect.gen(function* () {
+      for (;;) {
+        if (inFlight === 0) {
+          const done = yield* session.reconcile.pipe(
+            Effect.uninterruptible,
+            Effect.catchAll((e) => Effect.logWarning("reconciliation with the broker failed; trying again").pipe(Effect.annotateLogs({ error: e.message }), Effect.as(undefined)))
+          )
+          if (done !== undefined) return
+        }
+        yield* Effect.sleep(Duration.seconds(1))
+      }
+    })
+
     const step = Effect.gen(function* () {
-      yield* broker.reconcile
-      yield* session.journalUpdates
+      yield* session.applyUpdates
       yield* ensureActors
       const now = yield* Clock.currentTimeMillis
       const market = yield* marketClock.sessionAt(now)
@@ -171,19 +185,27 @@ export const trade = (settings: TradeSettings) =>
         yield* sleepUntil(barEnd)
         return true
       }
+      const reconciling = yield* Effect.fork(reconcileWhenQuiet)
       yield* waitForBars(barTime, barEnd + graceMs)
+      yield* Fiber.interrupt(reconciling)
       const missing = tickers.filter((t) => arrived.get(barTime)?.has(t) !== true)
       for (const ticker of missing) {
         const late = yield* marketData.barAt(ticker, settings.interval, barTime).pipe(Effect.orElseSucceed(() => undefined))
         if (late !== undefined) yield* accept(ticker, late, "rest")
       }
+      // bars of earlier times that were never stepped on (a skipped step) feed the indicators first
+      for (const t of [...arrived.keys()].filter((t) => t < barTime).sort((a, b) => a - b)) {
+        for (const [ticker, bar] of arrived.get(t)!) yield* session.observeLate(ticker, bar)
+        arrived.delete(t)
+      }
       const bars = arrived.get(barTime) ?? new Map<string, Bar>()
+      arrived.delete(barTime)
+      lastStepBarTime = barTime
       const holds: Array<Hold> = tickers
         .filter((t) => !bars.has(t))
         .map((ticker) => ({ ticker, reason: `no bar by the deadline (bar close + ${graceMs / 1000} s), nor over REST` }))
       const before = session.steps()
-      yield* dispatch(yield* session.decideInSession(barTime, barEnd, market.close, bars, holds))
-      for (const t of [...arrived.keys()]) if (t <= barTime) arrived.delete(t)
+      yield* dispatch(yield* session.step({ barTime, barEnd, close: market.close, bars, holds }))
       if (session.steps() > before) yield* session.markEquity
       yield* sleepUntil(barEnd)
       return settings.maxSteps === undefined || session.steps() < settings.maxSteps
@@ -193,13 +215,13 @@ export const trade = (settings: TradeSettings) =>
       const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(settings.settleTimeout)
       while ((yield* Clock.currentTimeMillis) < deadline) {
         yield* broker.reconcile
-        yield* session.journalUpdates
+        yield* session.applyUpdates
         const open = yield* broker.openOrders.pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<unknown>))
         if (inFlight === 0 && open.length === 0) break
         yield* Effect.sleep(Duration.millis(Math.min(1000, span / 4)))
       }
       yield* broker.reconcile
-      yield* session.journalUpdates
+      yield* session.applyUpdates
     })
 
     const summary = yield* Effect.gen(function* () {

@@ -4,7 +4,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, Layer, TestClock } from "effect"
 import { planRecovery } from "../../src/core/recovery.js"
-import { scanJournal } from "../../src/core/journal-repair.js"
+import { readJournal } from "../../src/domain/Journal.js"
 import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
 import { JsonlJournalLive } from "../../src/layers/JsonlJournal.js"
 import { ReplayMarketDataLive } from "../../src/layers/ReplayMarketData.js"
@@ -29,7 +29,7 @@ const policy = Layer.succeed(
 )
 const settings = tradeSettings("r", rules)
 
-const readRecords = (file: string) => scanJournal(fs.readFileSync(file)).records
+const readRecords = (file: string) => readJournal(fs.readFileSync(file)).records
 
 describe("restart", () => {
   it.scoped("repairs a torn journal, resumes after the last decision, resolves open intents, never decides a bar twice", () =>

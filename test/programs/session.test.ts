@@ -8,6 +8,7 @@ import { SimBrokerLive } from "../../src/layers/SimBroker.js"
 import { SimMarketClockLive } from "../../src/layers/SimMarketClock.js"
 import { withSimClock } from "../../src/layers/SimClock.js"
 import { makeBarTape, SimExchangeLive } from "../../src/layers/SimExchange.js"
+import { ofType } from "../../src/domain/Journal.js"
 import { runSession } from "../../src/programs/session.js"
 import { MarketReplay } from "../../src/services/MarketData.js"
 import { Policy } from "../../src/services/Policy.js"
@@ -50,7 +51,7 @@ describe("runSession over simulation layers", () => {
       const bars = randomBars(tickers, 40)
       const { journal, layer } = simulation(bars, "next_open")
       const summary = yield* runSession(settings).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
-      const decisions = journal.records.filter((r) => r.type === "decision")
+      const decisions = ofType(journal.records, "decision")
       const warmup = Math.max(...definitions.map((d) => d.warmupBars))
       expect(decisions.length).toBe(40 - warmup + 1)
       expect(summary.steps).toBe(decisions.length)
@@ -59,7 +60,7 @@ describe("runSession over simulation layers", () => {
       expect(fills.length).toBe(summary.fills)
       expect(fills.length).toBeGreaterThan(0)
       for (const fill of fills) {
-        const decision = decisions.find((d) => (d.orders as Array<{ client_order_id: string }>).some((o) => o.client_order_id === fill.client_order_id))!
+        const decision = decisions.find((d) => (d.orders as ReadonlyArray<{ client_order_id: string }>).some((o) => o.client_order_id === fill.client_order_id))!
         expect(decision).toBeDefined()
         const barTime = Date.parse(decision.bar_time as string)
         const next = bars.get(fill.ticker as string)!.find((b) => b.time === barTime + 300_000)!
@@ -75,7 +76,7 @@ describe("runSession over simulation layers", () => {
       const bars = randomBars(tickers, 30, 7)
       const { journal, layer } = simulation(bars, "close")
       yield* runSession(settings).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
-      const decisions = journal.records.filter((r) => r.type === "decision")
+      const decisions = ofType(journal.records, "decision")
       expect(decisions.length).toBeGreaterThan(5)
       for (let i = 0; i + 1 < decisions.length; i++) {
         const obs = decisions[i].observation as Array<number>
@@ -83,7 +84,7 @@ describe("runSession over simulation layers", () => {
         const next = decisions[i + 1].observation as Array<number>
         expect(next[0]).toBeCloseTo(plan.cash, 9)
         expect(next.slice(3, 5)).toEqual(plan.holdings)
-        expect((decisions[i].orders as Array<{ qty: number }>).map((o) => o.qty)).toEqual(plan.orders.map((o) => o.qty))
+        expect((decisions[i].orders as ReadonlyArray<{ qty: number }>).map((o) => o.qty)).toEqual(plan.orders.map((o) => o.qty))
       }
     }))
 
@@ -106,7 +107,7 @@ describe("runSession over simulation layers", () => {
       const { journal, layer } = simulation(bars, "next_open")
       const summary = yield* runSession({ ...settings, maxSteps: 5 }).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
       expect(summary.steps).toBe(5)
-      expect(journal.records.filter((r) => r.type === "decision").length).toBe(5)
+      expect(ofType(journal.records, "decision").length).toBe(5)
     }))
 
   it.effect("holds a ticker whose bar is missing and says why", () =>
@@ -116,9 +117,9 @@ describe("runSession over simulation layers", () => {
       bars.set("BBB", bars.get("BBB")!.filter((b) => b.time !== gap))
       const { journal, layer } = simulation(bars, "next_open")
       yield* runSession(settings).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
-      const atGap = journal.records.find((r) => r.type === "decision" && r.bar_time === new Date(gap).toISOString())!
+      const atGap = ofType(journal.records, "decision").find((r) => r.bar_time === new Date(gap).toISOString())!
       expect(atGap.holds).toEqual([{ ticker: "BBB", reason: "no bar for this step" }])
-      expect((atGap.orders as Array<{ ticker: string }>).every((o) => o.ticker !== "BBB")).toBe(true)
+      expect((atGap.orders as ReadonlyArray<{ ticker: string }>).every((o) => o.ticker !== "BBB")).toBe(true)
     }))
 })
 
@@ -149,14 +150,14 @@ describe("ReplayMarketData on Effect's Clock", () => {
       const records = journal.records
       const trip = records.findIndex((r) => r.type === "kill_switch")
       expect(trip).toBeGreaterThan(0)
-      expect(records[trip].loss as number).toBeGreaterThanOrEqual(0.5)
-      const after = records.slice(trip).filter((r) => r.type === "decision")
+      expect((records[trip] as { loss: number }).loss).toBeGreaterThanOrEqual(0.5)
+      const after = ofType(records.slice(trip), "decision")
       expect(after.length).toBeGreaterThan(0)
-      for (const d of after) expect((d.orders as Array<{ side: string }>).every((o) => o.side === "sell")).toBe(true)
-      const blocked = after.flatMap((d) => (d.risk as Array<{ rule: string }> | undefined) ?? []).filter((a) => a.rule === "daily_loss_limit")
+      for (const d of after) expect((d.orders as ReadonlyArray<{ side: string }>).every((o) => o.side === "sell")).toBe(true)
+      const blocked = after.flatMap((d) => (d.risk as ReadonlyArray<{ rule: string }> | undefined) ?? []).filter((a) => a.rule === "daily_loss_limit")
       expect(blocked.length).toBeGreaterThan(0)
       // before the trip, the same policy did buy
-      expect(records.slice(0, trip).some((r) => r.type === "decision" && (r.orders as Array<{ side: string }>).some((o) => o.side === "buy"))).toBe(true)
+      expect(ofType(records.slice(0, trip), "decision").some((r) => (r.orders as ReadonlyArray<{ side: string }>).some((o) => o.side === "buy"))).toBe(true)
     }))
 
   it.effect("honours market hours in a backtest: no buys in the closing window, flatten on the last bar", () =>
@@ -168,14 +169,14 @@ describe("ReplayMarketData on Effect's Clock", () => {
         withSimClock(bars.get("AAA")![0].time),
         Effect.provide(layer)
       )
-      const decisions = journal.records.filter((r) => r.type === "decision")
+      const decisions = ofType(journal.records, "decision")
       const inWindow = decisions.filter((d) => Date.parse(d.bar_time as string) + 300_000 >= close - 30 * 60_000)
       expect(inWindow.length).toBe(6) // bars ending 14:00 … 14:25 New York; the bar ending at the 14:30 close flattens
-      for (const d of inWindow) expect((d.orders as Array<{ side: string }>).every((o) => o.side === "sell")).toBe(true)
-      expect(inWindow.some((d) => ((d.risk as Array<{ rule: string }> | undefined) ?? []).some((a) => a.rule === "no_new_positions_before_close"))).toBe(true)
+      for (const d of inWindow) expect((d.orders as ReadonlyArray<{ side: string }>).every((o) => o.side === "sell")).toBe(true)
+      expect(inWindow.some((d) => ((d.risk as ReadonlyArray<{ rule: string }> | undefined) ?? []).some((a) => a.rule === "no_new_positions_before_close"))).toBe(true)
       const flatten = journal.records.find((r) => r.type === "flatten")!
       expect(flatten.bar_time).toBe(new Date(close - 300_000).toISOString())
-      const sold = new Map((flatten.orders as Array<{ ticker: string; qty: number; side: string }>).map((o) => [o.ticker, o.qty]))
+      const sold = new Map((flatten.orders as ReadonlyArray<{ ticker: string; qty: number; side: string }>).map((o) => [o.ticker, o.qty]))
       expect([...sold.values()].every((q) => q > 0)).toBe(true)
       // with fills at the close, the flatten leaves the book empty
       const fills = journal.records.filter((r) => r.type === "fill")
@@ -200,9 +201,9 @@ describe("ReplayMarketData on Effect's Clock", () => {
         withSimClock(daily.get("AAA")![0].time),
         Effect.provide(layer)
       )
-      const decisions = journal.records.filter((r) => r.type === "decision")
+      const decisions = ofType(journal.records, "decision")
       expect(decisions.length).toBeGreaterThan(20)
-      expect(decisions.some((d) => (d.orders as Array<{ side: string }>).some((o) => o.side === "buy"))).toBe(true)
+      expect(decisions.some((d) => (d.orders as ReadonlyArray<{ side: string }>).some((o) => o.side === "buy"))).toBe(true)
       expect(journal.records.filter((r) => r.type === "flatten")).toEqual([])
     }))
 
@@ -218,7 +219,7 @@ describe("ReplayMarketData on Effect's Clock", () => {
       )
       const { journal, layer } = simulation(bars, "close", npPolicy)
       yield* runSession(settings).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
-      const decisions = journal.records.filter((r) => r.type === "decision")
+      const decisions = ofType(journal.records, "decision")
       expect(decisions.length).toBeGreaterThan(5)
       for (const d of decisions) expect((d.observation as Array<number>).length).toBe(13)
       const [first, second] = decisions
@@ -240,12 +241,12 @@ describe("ReplayMarketData on Effect's Clock", () => {
         return runSession({ ...settings, rules: { ...rules, turbulenceThreshold: threshold } }).pipe(
           withSimClock(start),
           Effect.provide(layer),
-          Effect.map(() => journal.records.filter((r) => r.type === "decision"))
+          Effect.map(() => ofType(journal.records, "decision"))
         )
       }
       const calm = yield* run(undefined)
       const turbulent = yield* run(1e-12)
-      const buys = (ds: ReadonlyArray<{ readonly [k: string]: unknown }>) => ds.flatMap((d) => (d.orders as Array<{ side: string }>).filter((o) => o.side === "buy"))
+      const buys = (ds: ReadonlyArray<{ readonly [k: string]: unknown }>) => ds.flatMap((d) => (d.orders as ReadonlyArray<{ side: string }>).filter((o) => o.side === "buy"))
       expect(calm.length).toBeGreaterThan(10)
       expect(buys(calm).length).toBeGreaterThan(3)
       // FinRL zeroes the first two positive readings; from the third decision on the index is live
