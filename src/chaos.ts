@@ -21,7 +21,7 @@ import * as os from "node:os"
 import * as nodePath from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import type { Bar } from "./core/bar.js"
-import { scanJournal } from "./core/journal-repair.js"
+import { type JournalRecord, readJournal } from "./domain/Journal.js"
 import { Rng } from "./core/rng.js"
 import {
   EMULATOR_KEY_ID,
@@ -57,23 +57,20 @@ export interface EmulatorPosition {
   readonly qty: string | number
 }
 
-export interface JournalEntry {
-  readonly type: string
-  readonly [field: string]: unknown
-}
+export type JournalEntry = JournalRecord
 
 export interface ParsedJournal {
   readonly records: ReadonlyArray<JournalEntry>
-  /** 1-based numbers of newline-terminated lines that are not JSON objects with a `type`. */
+  /** 1-based numbers of newline-terminated lines that are not journal records (not JSON, or not of a record's shape). */
   readonly badLines: ReadonlyArray<number>
   /** Whether the file ends in an unterminated (torn) line; it is not counted as bad. */
   readonly tornTail: boolean
 }
 
-/** Reads a journal's text as the trader does: every terminated line must be a record; a torn last line is allowed. */
+/** Reads a journal with the trader's own reader: every terminated line must be a record; a torn last line is allowed. */
 export const parseJournal = (text: string): ParsedJournal => {
-  const scan = scanJournal(new TextEncoder().encode(text))
-  return { records: scan.records, badLines: scan.badLines, tornTail: scan.tornBytes > 0 }
+  const read = readJournal(new TextEncoder().encode(text))
+  return { records: read.records, badLines: read.unreadable.map((u) => u.line), tornTail: read.tornBytes > 0 }
 }
 
 export interface ClientOrderIdParts {

@@ -21,13 +21,17 @@ const order = (client_order_id: string, side: "buy" | "sell", qty: number, fille
   status
 })
 
+const time = "2026-02-17T15:00:00.000Z"
 const decision = (barTime: string, orders: ReadonlyArray<[string, "buy" | "sell", number, string]>): JournalEntry => ({
   type: "decision",
+  time,
   bar_time: barTime,
+  observation: [],
+  action: [],
   orders: orders.map(([ticker, side, qty, client_order_id]) => ({ ticker, side, qty, client_order_id }))
 })
 
-const fill = (id: string, ticker: string, side: "buy" | "sell", qty: number, type = "fill"): JournalEntry => ({ type, ticker, side, qty, price: 1, client_order_id: id })
+const fill = (id: string, ticker: string, side: "buy" | "sell", qty: number, type: "fill" | "partial_fill" = "fill"): JournalEntry => ({ type, time, ticker, side, qty, price: 1, client_order_id: id })
 
 const A1 = "chaos-SYNA-20260217T1430Z-b"
 const B1 = "chaos-SYNB-20260217T1430Z-b"
@@ -37,7 +41,7 @@ const A2 = "chaos-SYNA-20260217T1435Z-s"
 const clean = (): { orders: Array<EmulatorOrder>; records: Array<JournalEntry> } => ({
   orders: [order(A1, "buy", 10, 10), order(B1, "buy", 5, 5), order(A2, "sell", 4, 4)],
   records: [
-    { type: "session_start" },
+    { type: "session_start", time, deployment: "chaos", model: { name: "demo", version: "1", sha256: "x" }, tickers: ["SYNA", "SYNB"], indicators: [], interval: "5m" },
     decision("2026-02-17T14:30:00.000Z", [["SYNA", "buy", 10, A1], ["SYNB", "buy", 5, B1]]),
     fill(A1, "SYNA", "buy", 10),
     fill(B1, "SYNB", "buy", 2, "partial_fill"),
