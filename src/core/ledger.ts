@@ -1,3 +1,4 @@
+import type { JournalRecord } from "../domain/Journal.js"
 import type { Side } from "./actions.js"
 
 /** What the account pays on a fill, as a fraction of the notional. */
@@ -227,4 +228,41 @@ export class Ledger {
     }
     return differences
   }
+}
+
+/**
+ * The ledger as a journal left it: the last `portfolio` record, then every intent, fill and order
+ * end journaled after it, in order. `undefined` when the journal has no portfolio record (a fresh
+ * journal, or one written before version 2).
+ */
+export const ledgerFromJournal = (records: ReadonlyArray<JournalRecord>, tickers: ReadonlyArray<string>, fees: Fees): Ledger | undefined => {
+  let last = -1
+  records.forEach((r, i) => {
+    if (r.type === "portfolio") last = i
+  })
+  if (last < 0) return undefined
+  const p = records[last] as Extract<JournalRecord, { type: "portfolio" }>
+  const ledger = new Ledger(tickers, fees, { cash: p.cash, positions: new Map(Object.entries(p.positions)) })
+  for (const [ticker, price] of Object.entries(p.prices)) ledger.mark(ticker, price)
+  for (const o of p.open_orders) ledger.intend({ clientOrderId: o.client_order_id, ticker: o.ticker, side: o.side, qty: o.qty }, p.prices[o.ticker] ?? 0, o.filled_qty)
+  for (const r of records.slice(last + 1)) {
+    switch (r.type) {
+      case "decision":
+      case "flatten":
+        for (const o of r.orders) ledger.intend({ clientOrderId: o.client_order_id, ticker: o.ticker, side: o.side, qty: o.qty }, p.prices[o.ticker] ?? 0)
+        break
+      case "fill":
+      case "partial_fill":
+        if (r.price !== null) ledger.fill({ clientOrderId: r.client_order_id, ticker: r.ticker, side: r.side, qty: r.qty, price: r.price })
+        break
+      case "cancel":
+      case "expiry":
+      case "rejection":
+      case "intent_unsent":
+      case "order_error":
+        ledger.close(r.client_order_id)
+        break
+    }
+  }
+  return ledger
 }

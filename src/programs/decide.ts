@@ -3,7 +3,7 @@ import type { TradeRules } from "../core/actions.js"
 import type { Bar } from "../core/bar.js"
 import { newYorkDay } from "../core/aggregate.js"
 import { clientOrderId, flattenOrders, type KernelConfig, observe, type OrderIntent, planStep, type StepInput } from "../core/kernel.js"
-import { type Fees, Ledger, type LedgerSnapshot, NO_FEES } from "../core/ledger.js"
+import { type Fees, Ledger, ledgerFromJournal, type LedgerSnapshot, NO_FEES } from "../core/ledger.js"
 import { formatUtc } from "../core/nytime.js"
 import type { RiskLimits } from "../core/risk.js"
 import { type GuardEvent, type GuardLimits, RiskGuard } from "../core/risk-guard.js"
@@ -119,15 +119,24 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
     // a restart resolves every order its journal meant to send, asking the broker — never resending
     const { journaled, addFill, lastDecisionBarTime } = yield* recoverFromJournal(tickers, start)
 
-    // the ledger starts from the broker's truth: its cash, the deployment's positions and open orders
+    // the ledger is rebuilt from the journal (and reconciled with the broker below); a fresh journal
+    // starts it from the broker's truth: its cash, the deployment's positions and open orders
     const ownOrder = (id: string) => id.startsWith(`${settings.deploymentId}-`)
-    const account = yield* broker.account
-    const held = yield* broker.positions
+    const fees = settings.fees ?? NO_FEES
+    const rebuilt = ledgerFromJournal(journal.recovered, tickers, fees)
+    const fromBroker = rebuilt === undefined
+      ? yield* Effect.gen(function* () {
+          const account = yield* broker.account
+          const held = yield* broker.positions
+          const ledger = new Ledger(tickers, fees, { cash: account.cash, positions: new Map(held.filter((p) => tickers.includes(p.ticker)).map((p) => [p.ticker, p.qty])) })
+          for (const o of yield* broker.openOrders) {
+            if (ownOrder(o.clientOrderId) && tickers.includes(o.ticker)) ledger.intend(o, 0, o.filledQty)
+          }
+          return ledger
+        })
+      : undefined
     const state = {
-      ledger: new Ledger(tickers, settings.fees ?? NO_FEES, {
-        cash: account.cash,
-        positions: new Map(held.filter((p) => tickers.includes(p.ticker)).map((p) => [p.ticker, p.qty]))
-      }),
+      ledger: rebuilt ?? fromBroker!,
       latest: new Map<string, TickerFeatures>(),
       turbulence: usesTurbulence ? new TurbulenceIndex(tickers.length) : undefined,
       turbulenceValue: 0,
@@ -140,11 +149,6 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       rejections: 0,
       tradedNotional: 0,
       firstPrices: undefined as ReadonlyArray<number> | undefined
-    }
-    for (const o of yield* broker.openOrders) {
-      if (ownOrder(o.clientOrderId) && tickers.includes(o.ticker)) {
-        state.ledger.intend(o, 0, o.filledQty)
-      }
     }
 
     const historyBars = Math.max(3 * features.warmupBars, state.turbulence === undefined ? 0 : 253)
@@ -268,6 +272,13 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       )
       return differences
     })
+
+    // a restart's ledger meets the broker's truth before the first decision
+    if (rebuilt !== undefined) {
+      yield* reconcile.pipe(
+        Effect.catchAll((e) => Effect.logWarning("could not reconcile the rebuilt ledger with the broker; it is tried again every step").pipe(Effect.annotateLogs({ error: e.message })))
+      )
+    }
 
     const portfolioRecord = (time: number, barTime: number, snapshot: LedgerSnapshot) =>
       journal.append({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { Ledger, wirePrice } from "../../src/core/ledger.js"
+import { Ledger, ledgerFromJournal, wirePrice } from "../../src/core/ledger.js"
+import type { JournalRecord } from "../../src/domain/Journal.js"
 
 const tickers = ["AAA", "BBB"]
 const fees = { buyPct: 0.001, sellPct: 0.002 }
@@ -82,5 +83,22 @@ describe("Ledger", () => {
     expect(s.reservedShares).toEqual([1, 0])
     expect(ledger.reconcile({ cash: 4_900.004, positions: new Map([["AAA", 10], ["BBB", 2]]), openOrders: ledger.openOrders() })).toEqual([])
     expect(ledger.cash).toBe(4_900)
+  })
+
+  it("is rebuilt from a journal: the last portfolio record, then the intents, fills and order ends after it", () => {
+    const time = "2026-02-17T15:00:00.000Z"
+    const records: ReadonlyArray<JournalRecord> = [
+      { type: "portfolio", time, bar_time: time, cash: 1_000, equity: 1_000, positions: {}, prices: { AAA: 10 }, open_orders: [] },
+      { type: "portfolio", time, bar_time: time, cash: 900, equity: 1_000, positions: { AAA: 10 }, prices: { AAA: 10, BBB: 5 }, open_orders: [{ client_order_id: "o1", ticker: "BBB", side: "buy", qty: 4, filled_qty: 1 }] },
+      { type: "decision", time, bar_time: time, observation: [], action: [], orders: [{ ticker: "AAA", side: "sell", qty: 3, client_order_id: "o2" }, { ticker: "BBB", side: "buy", qty: 2, client_order_id: "o3" }] },
+      { type: "fill", time, ticker: "AAA", side: "sell", qty: 3, price: 11, client_order_id: "o2" },
+      { type: "rejection", time, ticker: "BBB", side: "buy", qty: 2, client_order_id: "o3", reason: "insufficient buying power" }
+    ]
+    const ledger = ledgerFromJournal(records, tickers, { buyPct: 0, sellPct: 0 })!
+    const s = ledger.snapshot()
+    expect(s.cash).toBe(933)
+    expect(s.holdings).toEqual([7, 0])
+    expect(ledger.openOrders().map((o) => [o.clientOrderId, o.qty - o.filledQty])).toEqual([["o1", 3]])
+    expect(ledgerFromJournal(records.slice(2), tickers, { buyPct: 0, sellPct: 0 })).toBeUndefined()
   })
 })
