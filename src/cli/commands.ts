@@ -8,7 +8,7 @@ import type { GuardLimits } from "../core/risk-guard.js"
 import type { RiskConfig } from "../domain/Config.js"
 import { type Deployment, loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
-import { intervalMillis } from "../domain/Config.js"
+import { intervalMillis, simulatedFees } from "../domain/Config.js"
 import { JsonlJournalLive } from "../layers/JsonlJournal.js"
 import { OnnxPolicyLive, readModelCard } from "../layers/OnnxPolicy.js"
 import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
@@ -67,7 +67,10 @@ export const prepareSimulation = (configFile: string, options: { readonly start?
     if (!tape.times.some((t) => t >= (options.start ?? -Infinity) && t < (options.end ?? Infinity))) {
       return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "no bars in the chosen period" })
     }
-    const layer = SimulationLive({ tape, tickers: card.tickers, indicators, environment: env, simulation: deployment.config.simulation, intervalMs: intervalMillis[deployment.config.interval] }).pipe(
+    // SimulationLive books the environment's costs: give it `simulation.fees` (the decision rules keep the environment's)
+    const fees = simulatedFees(deployment.config.simulation, env)
+    const booking = { ...env, buy_cost_pct: fees.buyPct, sell_cost_pct: fees.sellPct }
+    const layer = SimulationLive({ tape, tickers: card.tickers, indicators, environment: booking, simulation: deployment.config.simulation, intervalMs: intervalMillis[deployment.config.interval] }).pipe(
       Layer.merge(OnnxPolicyLive(deployment.modelDir))
     )
     return { deployment, card, tape, layer }
@@ -90,7 +93,13 @@ export const backtestCommand = (flags: Flags) =>
 export const runBacktest = (
   configFile: string,
   outDir: string,
-  options: { readonly start?: number | undefined; readonly end?: number | undefined; readonly maxSteps?: number | undefined }
+  options: {
+    readonly start?: number | undefined
+    readonly end?: number | undefined
+    readonly maxSteps?: number | undefined
+    /** Decide only on these bar times; the others feed the indicators (compare's exact bars). */
+    readonly decideOn?: ReadonlySet<number> | undefined
+  }
 ) =>
   Effect.gen(function* () {
     const { deployment, tape, layer } = yield* prepareSimulation(configFile, options)
@@ -105,6 +114,8 @@ export const runBacktest = (
       guard: guardLimits(deployment.config.risk),
       maxSteps: options.maxSteps,
       until: options.end,
+      decideOn: options.decideOn,
+      fees: simulatedFees(deployment.config.simulation, env),
       stopOpeningBeforeClose: Duration.minutes(deployment.config.market.stop_opening_minutes_before_close),
       flattenAtClose: deployment.config.market.flatten_at_close,
       outDir

@@ -5,7 +5,7 @@ import * as YAML from "yaml"
 import { barsToCsv, syntheticMarket, tradingDays } from "../core/synthetic-market.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
-import { intervalMillis } from "../domain/Config.js"
+import { intervalMillis, simulatedFees } from "../domain/Config.js"
 import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
 import { loadBarTape } from "../layers/SimExchange.js"
 import { trainAgent } from "../programs/train.js"
@@ -68,13 +68,23 @@ const paperDemo = (deployment: Deployment, outDir: string, from: number | undefi
       const path = yield* Path.Path
       const tape = yield* loadBarTape(deployment.barsDir!, deployment.config.tickers, 60_000)
       const start = tape.times.find((t) => from === undefined || t >= from) ?? tape.times[0]
-      const emulator = yield* emulatorResource({ barsDir: deployment.barsDir!, port: 0, speed: DEMO_SPEED, start })
+      // the emulator charges what the deployment's backtest does, so the comparison below is like for like
+      const fees = simulatedFees(deployment.config.simulation, deployment.environment)
+      const emulator = yield* emulatorResource({
+        barsDir: deployment.barsDir!,
+        port: 0,
+        speed: DEMO_SPEED,
+        start,
+        slippageBps: deployment.config.simulation.slippage_bps,
+        buyCostPct: fees.buyPct,
+        sellCostPct: fees.sellPct
+      })
       yield* Console.log(
         `\npaper trading against a local Alpaca emulator (${emulator.url}, official SDK, ${DEMO_SPEED}× real time), ${DEMO_STEPS} steps from ${new Date(start).toISOString()}:`
       )
       const accelerated: Deployment = { ...deployment, config: { ...deployment.config, alpaca: { ...deployment.config.alpaca, clock_speed: DEMO_SPEED } } }
       const journalPath = path.join(outDir, "journal.jsonl")
-      const { summary } = yield* runTrade(accelerated, { settings: alpacaSettingsForEmulator(emulator), maxSteps: DEMO_STEPS, journalPath, freshJournal: true })
+      const { summary } = yield* runTrade(accelerated, { settings: alpacaSettingsForEmulator(emulator), maxSteps: DEMO_STEPS, journalPath, freshJournal: true, fees })
       yield* Console.log(formatSession(summary, path.relative(process.cwd(), journalPath)))
       const comparison = yield* runCompare(deployment.configFile, journalPath, outDir)
       yield* Console.log(`\nthe paper session against a backtest of the same bars:\n${formatComparison(comparison)}`)

@@ -1,5 +1,5 @@
 import { Console, Effect } from "effect"
-import { describeFaults, EMULATOR_KEY_ID, FAULT_FLAGS, loadBarsDir, parseFaultSpec, startEmulator, type FaultOptions } from "../emulator/index.js"
+import { describeFaults, EMULATOR_KEY_ID, FAULT_FLAGS, loadBarsDir, parseFaultSpec, startEmulator, tradingCostProblem, type FaultOptions } from "../emulator/index.js"
 import { BarsFileError } from "../services/MarketData.js"
 import { checkFlags, intFlag, orFail, stringFlag, timeFlag, UsageError } from "./args.js"
 
@@ -13,8 +13,15 @@ export const emulatorResource = (options: {
   readonly speed: number
   readonly start?: number | undefined
   readonly faults?: FaultOptions | undefined
+  /** Market-order slippage and fees (fractions of notional); all default to 0, as Alpaca. */
+  readonly slippageBps?: number | undefined
+  readonly buyCostPct?: number | undefined
+  readonly sellCostPct?: number | undefined
 }) =>
   Effect.gen(function* () {
+    const costs = { slippageBps: options.slippageBps ?? 0, buyCostPct: options.buyCostPct ?? 0, sellCostPct: options.sellCostPct ?? 0 }
+    const costProblem = tradingCostProblem(costs)
+    if (costProblem !== undefined) return yield* new UsageError({ detail: `emulator: ${costProblem}` })
     const bars = yield* Effect.tryPromise({
       try: () => loadBarsDir(options.barsDir),
       catch: (e) => new BarsFileError({ file: options.barsDir, problems: [{ line: 0, message: (e as Error).message }] })
@@ -27,6 +34,7 @@ export const emulatorResource = (options: {
             bars,
             port: options.port,
             speed: options.speed,
+            ...costs,
             ...(options.start === undefined ? {} : { start: options.start }),
             ...(options.faults === undefined ? {} : { faults: options.faults })
           }),
@@ -42,8 +50,30 @@ export const faultFlags = (flags: Flags): FaultOptions | undefined | UsageError 
   return parsed.ok ? parsed.faults : new UsageError({ detail: `emulator: ${parsed.error}` })
 }
 
+/** Reads a number flag that must lie in [min, max] (or [min, max) with `maxOpen`); a bad value is a UsageError naming the flag. */
+const rangeFlag = (flags: Flags, name: string, min: number, max: number, maxOpen = false): number | undefined | UsageError => {
+  const text = stringFlag(flags, name)
+  if (text === undefined) return undefined
+  const n = text.trim() === "" ? NaN : Number(text)
+  return Number.isFinite(n) && n >= min && (maxOpen ? n < max : n <= max)
+    ? n
+    : new UsageError({ detail: `emulator: --${name} must be a number in [${min}, ${max}${maxOpen ? ")" : "]"}, got '${text}'` })
+}
+
+/** `--slippage-bps N --buy-cost-pct R --sell-cost-pct R`: market-order slippage and fees as fractions of notional. */
+export const tradingCostFlags = (flags: Flags) =>
+  Effect.gen(function* () {
+    const slippageBps = yield* orFail(rangeFlag(flags, "slippage-bps", 0, 10_000, true))
+    const buyCostPct = yield* orFail(rangeFlag(flags, "buy-cost-pct", 0, 1))
+    const sellCostPct = yield* orFail(rangeFlag(flags, "sell-cost-pct", 0, 1))
+    return { slippageBps: slippageBps ?? 0, buyCostPct: buyCostPct ?? 0, sellCostPct: sellCostPct ?? 0 }
+  })
+
+const TRADING_COST_FLAGS = ["slippage-bps", "buy-cost-pct", "sell-cost-pct"] as const
+
 /**
- * `emulator --port P --bars DIR [--speed X] [--start ISO]` plus the seeded fault flags
+ * `emulator --port P --bars DIR [--speed X] [--start ISO] [--slippage-bps N] [--buy-cost-pct R]
+ * [--sell-cost-pct R]` (market-order slippage; fees as fractions of notional, default 0 as Alpaca) plus the seeded fault flags
  * `--fault-seed N --rate-429 R --rate-5xx R --rate-5xx-after R --latency-ms N [--latency-jitter-ms N]
  * --rate-timeout R --ws-drop-every S --rate-lost-updates R --rate-partial-fills R --slow-fill-bars N`:
  * serves until interrupted (Ctrl-C).
@@ -51,15 +81,16 @@ export const faultFlags = (flags: Flags): FaultOptions | undefined | UsageError 
 export const emulatorCommand = (flags: Flags) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const bad = checkFlags("emulator", flags, { required: ["bars"], optional: ["port", "speed", "start", ...FAULT_FLAGS] })
+      const bad = checkFlags("emulator", flags, { required: ["bars"], optional: ["port", "speed", "start", ...TRADING_COST_FLAGS, ...FAULT_FLAGS] })
       if (bad !== undefined) return yield* bad
       const port = (yield* orFail(intFlag(flags, "port", 0))) ?? 0
       const speedText = stringFlag(flags, "speed") ?? "1"
       const speed = Number(speedText)
       if (!(speed > 0) || !Number.isFinite(speed)) return yield* new UsageError({ detail: `emulator: --speed must be a positive number, got '${speedText}'` })
       const start = yield* orFail(timeFlag(flags, "start"))
+      const costs = yield* tradingCostFlags(flags)
       const faults = yield* orFail(faultFlags(flags))
-      const handle = yield* emulatorResource({ barsDir: stringFlag(flags, "bars")!, port, speed, start, faults })
+      const handle = yield* emulatorResource({ barsDir: stringFlag(flags, "bars")!, port, speed, start, faults, ...costs })
       const ws = handle.url.replace(/^http/, "ws")
       yield* Console.log(
         [
@@ -72,6 +103,7 @@ export const emulatorCommand = (flags: Flags) =>
           `    data_stream_url: ${ws}/v2`,
           `    trading_stream_url: ${ws}/stream`,
           `    clock_speed: ${speed}`,
+          `fills: market orders at the open of the bar in progress (else the next one), slippage ${costs.slippageBps} bps, fees buy ${costs.buyCostPct} / sell ${costs.sellCostPct} of notional`,
           `faults: ${describeFaults(faults)}`,
           `Ctrl-C stops it.`
         ].join("\n")

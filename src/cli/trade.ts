@@ -1,5 +1,5 @@
 import { Path } from "@effect/platform"
-import { Console, Duration, Effect, Layer, Schedule } from "effect"
+import { type Clock, Console, Duration, Effect, Layer, Schedule } from "effect"
 import type { Deployment } from "../config/deployment.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
@@ -13,6 +13,7 @@ import { JsonlJournalLive } from "../layers/JsonlJournal.js"
 import { makeMarketTimeClock } from "../layers/MarketTimeClock.js"
 import { MetricsServerLive } from "../layers/MetricsServer.js"
 import { OnnxPolicyLive } from "../layers/OnnxPolicy.js"
+import type { Fees } from "../core/ledger.js"
 import type { SessionSummary } from "../programs/decide.js"
 import { trade } from "../programs/trade.js"
 import { checkFlags, intFlag, orFail, stringFlag } from "./args.js"
@@ -49,6 +50,10 @@ export interface TradeOverrides {
   readonly metricsPort?: number | undefined
   readonly journalPath?: string | undefined
   readonly freshJournal?: boolean
+  /** Runs the program on this clock (a rehearsal's virtual clock) instead of the broker's time. */
+  readonly clock?: Clock.Clock | undefined
+  /** What the broker charges per fill, for the ledger (an emulator set up with the config's `simulation.fees`); default none, as Alpaca. */
+  readonly fees?: Fees | undefined
 }
 
 /** Wires a deployment to the Alpaca layers and runs the trade program. */
@@ -110,9 +115,12 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
       stopOpeningBeforeClose: Duration.minutes(market.stop_opening_minutes_before_close),
       flattenAtClose: market.flatten_at_close,
       backoff,
-      settleTimeout: Duration.seconds(market.settle_timeout_seconds)
+      settleTimeout: Duration.seconds(market.settle_timeout_seconds),
+      fees: overrides.fees
     }).pipe(Effect.provide(layers))
-    const summary: SessionSummary = yield* anchored ? Effect.withClock(program, makeMarketTimeClock({ marketStart: brokerNow, speed })) : program
+    const summary: SessionSummary = yield* overrides.clock !== undefined
+      ? Effect.withClock(program, overrides.clock)
+      : anchored ? Effect.withClock(program, makeMarketTimeClock({ marketStart: brokerNow, speed })) : program
     return { summary, journalPath }
   })
 

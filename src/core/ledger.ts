@@ -1,13 +1,9 @@
 import type { JournalRecord } from "../domain/Journal.js"
 import type { Side } from "./actions.js"
 
-/** What the account pays on a fill, as a fraction of the notional. */
-export interface Fees {
-  readonly buyPct: number
-  readonly sellPct: number
-}
+import { type Fees, NO_FEES, settleFill } from "./fill-model.js"
 
-export const NO_FEES: Fees = { buyPct: 0, sellPct: 0 }
+export { type Fees, NO_FEES } from "./fill-model.js"
 
 /** An order the ledger holds open: what it reserves until it is filled, canceled, expired or rejected. */
 export interface LedgerOrder {
@@ -127,9 +123,8 @@ export class Ledger {
    */
   fill(fill: { readonly clientOrderId: string; readonly ticker: string; readonly side: Side; readonly qty: number; readonly price: number }): number {
     const price = wirePrice(fill.price)
-    const notional = price * fill.qty
-    const fee = notional * (fill.side === "buy" ? this.fees.buyPct : this.fees.sellPct)
-    this.cashMicros += fill.side === "buy" ? -toMicros(notional + fee) : toMicros(notional - fee)
+    const { fee, cashDelta } = settleFill(fill.side, fill.qty, price, this.fees)
+    this.cashMicros += toMicros(cashDelta)
     const qty = this.position(fill.ticker) + (fill.side === "buy" ? fill.qty : -fill.qty)
     if (qty === 0) this.positions.delete(fill.ticker)
     else this.positions.set(fill.ticker, qty)

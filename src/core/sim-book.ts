@@ -1,21 +1,35 @@
 import type { Account, Fill, Order, OrderRequest, Position, TradeUpdate } from "../domain/Trading.js"
 import type { Bar } from "./bar.js"
+import { barCanFill, buyCost, type Fees, fillTime, marketFill } from "./fill-model.js"
 
 export interface SimBookOptions {
   readonly initialCash: number
-  /** `next_open`: a market order fills at the open of the ticker's next bar; `close`: at once, at the last close. */
+  /**
+   * `next_open`: a market order fills by the shared fill model (core/fill-model.ts): at the open of
+   * the ticker's first bar ending after its submission, at max(submission, bar start); an order
+   * submitted at a bar's close fills at the next bar's open. `close`: at once, at the last close
+   * (FinRL's booking; the simulator only).
+   */
   readonly fillPrice: "next_open" | "close"
   /** Price impact against the order: buys fill `bps` above the rule's price, sells below. */
   readonly slippageBps: number
+  /** Fees the book charges, as fractions of notional (0 for Alpaca; FinRL's costs to book as its environment does). */
   readonly buyCostPct: number
   readonly sellCostPct: number
+  /**
+   * The bars' length, ms. When given, a bar that had already ended when an order was submitted (one
+   * delivered late) does not fill it. Default: every bar delivered after a submission may fill it,
+   * as bars are delivered when they close.
+   */
+  readonly barMs?: number | undefined
 }
 
 type MutableOrder = { -readonly [K in keyof Order]: Order[K] }
 
 /**
- * A deterministic paper book: cash, positions, market orders and their fills. The fill model, in
- * one place: fill price = rule price × (1 ± slippage), cash moves by price·qty·(1 ± FinRL's cost pct).
+ * A deterministic paper book: cash, positions, market orders and their fills, by the fill model the
+ * emulator also uses (core/fill-model.ts): fill price = rule price × (1 ± slippage), cash moves by
+ * price·qty·(1 + buy cost) on a buy and price·qty·(1 − sell cost) on a sell.
  * Orders are checked against cash (buys, at the last close) and holdings (sells; no shorting) when
  * submitted; a next-open fill may then take cash slightly below zero, as a margin account allows.
  */
@@ -28,8 +42,11 @@ export class SimBook {
   private updates: Array<TradeUpdate> = []
   private sequence = 0
 
+  private readonly fees: Fees
+
   constructor(private readonly options: SimBookOptions) {
     this.cash = options.initialCash
+    this.fees = { buyPct: options.buyCostPct, sellPct: options.sellCostPct }
   }
 
   /** Accepts or refuses an order; `now` is the market time of submission. */
@@ -43,7 +60,7 @@ export class SimBook {
     if (request.side === "sell" && request.qty > (this.positions.get(request.ticker)?.qty ?? 0) - reserved) {
       return { ok: false, reason: "insufficient qty available for order" }
     }
-    if (request.side === "buy" && request.qty * price * (1 + this.options.buyCostPct) > this.buyingPower() + 1e-9) {
+    if (request.side === "buy" && buyCost(request.qty, price, this.fees) > this.buyingPower() + 1e-9) {
       return { ok: false, reason: "insufficient buying power" }
     }
     const order: MutableOrder = {
@@ -63,13 +80,14 @@ export class SimBook {
     return { ok: true, order: { ...order } }
   }
 
-  /** A bar of `ticker` opened and closed: pending orders fill at its open, then it marks the book. */
+  /** A bar of `ticker` opened and closed: pending orders it may fill fill at its open, then it marks the book. */
   onBar(ticker: string, bar: Bar): void {
+    const barMs = this.options.barMs ?? Number.POSITIVE_INFINITY
     for (let i = 0; i < this.pending.length; ) {
       const order = this.pending[i]
-      if (order.ticker === ticker) {
+      if (order.ticker === ticker && barCanFill(bar.time, barMs, order.submittedAt)) {
         this.pending.splice(i, 1)
-        this.fill(order, bar.open, bar.time)
+        this.fill(order, bar.open, fillTime(bar.time, order.submittedAt))
       } else i++
     }
     this.lastClose.set(ticker, bar.close)
@@ -115,20 +133,18 @@ export class SimBook {
   private buyingPower(): number {
     const committed = this.pending
       .filter((o) => o.side === "buy")
-      .reduce((s, o) => s + o.qty * (this.lastClose.get(o.ticker) ?? 0) * (1 + this.options.buyCostPct), 0)
+      .reduce((s, o) => s + buyCost(o.qty, this.lastClose.get(o.ticker) ?? 0, this.fees), 0)
     return Math.max(0, this.cash - committed)
   }
 
   private fill(order: MutableOrder, rulePrice: number, time: number): void {
-    const slip = this.options.slippageBps / 10_000
-    const price = order.side === "buy" ? rulePrice * (1 + slip) : rulePrice * (1 - slip)
+    const { price, cashDelta } = marketFill({ side: order.side, qty: order.qty, open: rulePrice, slippageBps: this.options.slippageBps, fees: this.fees })
     const position = this.positions.get(order.ticker) ?? { qty: 0, cost: 0 }
+    this.cash += cashDelta
     if (order.side === "buy") {
-      this.cash -= price * order.qty * (1 + this.options.buyCostPct)
       position.cost += price * order.qty
       position.qty += order.qty
     } else {
-      this.cash += price * order.qty * (1 - this.options.sellCostPct)
       position.cost -= position.qty === 0 ? 0 : (position.cost / position.qty) * order.qty
       position.qty -= order.qty
     }

@@ -4,6 +4,7 @@ import type { IndicatorDefinition } from "./indicators/index.js"
 import { buildObservation } from "./layouts.js"
 import { type ObservationNormalization, normalizeObservation } from "./normalize.js"
 import { applyRiskLimits, type RiskLimits } from "./risk.js"
+import type { Fees } from "./fill-model.js"
 import { SimBook } from "./sim-book.js"
 import type { LayoutName } from "../domain/Model.js"
 
@@ -46,6 +47,8 @@ export interface EpisodeSettings {
   readonly initialCash: number
   readonly fillPrice: "next_open" | "close"
   readonly slippageBps: number
+  /** Fees the simulated broker books; default: the rules' costs, as FinRL's environment books them. */
+  readonly fees?: Fees | undefined
   readonly normalization?: ObservationNormalization | undefined
   readonly risk?: RiskLimits | undefined
 }
@@ -66,8 +69,8 @@ export const runEpisode = (
     initialCash: settings.initialCash,
     fillPrice: settings.fillPrice,
     slippageBps: settings.slippageBps,
-    buyCostPct: settings.rules.buyCostPct,
-    sellCostPct: settings.rules.sellCostPct
+    buyCostPct: settings.fees?.buyPct ?? settings.rules.buyCostPct,
+    sellCostPct: settings.fees?.sellPct ?? settings.rules.sellCostPct
   })
   const n = tape.tickers.length
   const cooldown = new Array<number>(n).fill(0)

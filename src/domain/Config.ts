@@ -61,14 +61,27 @@ export type RiskConfig = typeof RiskConfig.Type
 export const FillPrice = Schema.Literal("next_open", "close")
 export type FillPrice = typeof FillPrice.Type
 
+/** What the simulated broker charges: `none` (Alpaca: no commission on US equities) or `environment` (the environment's buy/sell cost pct, FinRL's costs). */
+export const SimulatedFees = Schema.Literal("none", "environment")
+export type SimulatedFees = typeof SimulatedFees.Type
+
 export const SimulationConfig = Schema.Struct({
   /** `next_open`: an order decided on bar t fills at bar t+1's open (no look-ahead); `close`: at bar t's close, as FinRL's env books it. */
   fill_price: Schema.optionalWith(FillPrice, { default: () => "next_open" as const }),
   slippage_bps: Schema.optionalWith(NonNegative, { default: () => 0 }),
+  /** Fees the simulated broker books (the decision rules always size buys with the environment's costs). */
+  fees: Schema.optionalWith(SimulatedFees, { default: () => "none" as const }),
   /** Cash the simulated account starts with; defaults to the environment's `initial_amount`. */
   initial_cash: Schema.optional(Positive)
 })
 export type SimulationConfig = typeof SimulationConfig.Type
+
+/** The fee fractions a simulated broker books for a deployment's `simulation.fees`. */
+export const simulatedFees = (
+  simulation: SimulationConfig,
+  environment: EnvironmentConfig
+): { readonly buyPct: number; readonly sellPct: number } =>
+  simulation.fees === "environment" ? { buyPct: environment.buy_cost_pct, sellPct: environment.sell_cost_pct } : { buyPct: 0, sellPct: 0 }
 
 /** Where and how to reach Alpaca (or the local emulator, which speaks the same protocol). */
 export const AlpacaConfig = Schema.Struct({
@@ -112,7 +125,7 @@ export const DeploymentConfig = Schema.Struct({
   environment: Schema.String,
   data: Schema.optional(Schema.Struct({ bars: Schema.String })),
   risk: Schema.optionalWith(RiskConfig, { default: () => ({}) }),
-  simulation: Schema.optionalWith(SimulationConfig, { default: () => ({ fill_price: "next_open" as const, slippage_bps: 0 }) }),
+  simulation: Schema.optionalWith(SimulationConfig, { default: () => ({ fill_price: "next_open" as const, slippage_bps: 0, fees: "none" as const }) }),
   journal: Schema.optional(Schema.String),
   alpaca: Schema.optionalWith(AlpacaConfig, { default: () => Schema.decodeSync(AlpacaConfig)({}) }),
   market: Schema.optionalWith(MarketConfig, { default: () => Schema.decodeSync(MarketConfig)({}) }),

@@ -3,37 +3,46 @@
  *
  * ## Fill rule
  *
- * An order submitted at market time T is matched against the bars of its
- * symbol whose start ≥ T, in order (the "next bar" onwards; if the market is
- * closed that is the next session's first bar):
+ * Market orders follow the fill model the simulator also uses (core/fill-model.ts), so a backtest
+ * and a paper session against this emulator fill the same order on the same bars at the same price:
  *
- * - **Market**: fills completely when market time reaches the next bar's
- *   START, at that bar's OPEN adjusted by `slippageBps` (buys pay
- *   open × (1 + bps/10⁴), sells receive open × (1 − bps/10⁴)).
- * - **Limit**: at a bar's START, if the open is already at or better than the
- *   limit (buy: open ≤ limit, sell: open ≥ limit) it fills at the OPEN.
- *   Otherwise, at the bar's END (when it is published), if the bar's range
- *   crossed the limit (buy: low ≤ limit, sell: high ≥ limit) it fills at the
- *   LIMIT price; if not, the next bar is tried. No slippage on limit orders.
+ * - **Market**: an order submitted at market time T fills completely at the
+ *   OPEN of the first bar of its symbol whose END is after T — the bar in
+ *   progress at T (then it fills at once, at T), else the next bar (at its
+ *   START; if the market is closed that is the next session's first bar) —
+ *   adjusted by `slippageBps` (buys pay open × (1 + bps/10⁴), sells receive
+ *   open × (1 − bps/10⁴)). Alpaca fills a market order at the current quote
+ *   on arrival; with bars, the best estimate of that price is the open of the
+ *   bar in progress, never a price from a bar that has not started.
+ * - **Limit**: matched against the bars whose start ≥ T, in order. At a bar's
+ *   START, if the open is already at or better than the limit (buy: open ≤
+ *   limit, sell: open ≥ limit) it fills at the OPEN. Otherwise, at the bar's
+ *   END (when it is published), if the bar's range crossed the limit (buy:
+ *   low ≤ limit, sell: high ≥ limit) it fills at the LIMIT price; if not, the
+ *   next bar is tried. No slippage on limit orders.
  * - `ioc` / `fok` orders get exactly one bar: if not filled by it they are
  *   canceled. `day` limit orders expire at the close of the session they were
  *   submitted in (or the next session, if submitted while closed). `day`
- *   market orders always have a next bar to fill at: submitted while closed
- *   (or during a session's last bar) they queue and fill at the next
- *   session's first bar (they would only expire, at that session's close, if
- *   middleware vetoed every fill). `gtc` orders never expire.
- * - A buy whose cost at fill time exceeds the account's cash is rejected
- *   (cash account, no margin).
+ *   market orders always have a bar to fill at: submitted while closed they
+ *   queue and fill at the next session's first bar (they would only expire,
+ *   at that session's close, if middleware vetoed every fill). `gtc` orders
+ *   never expire.
+ * - Fees (`fees`, default none: Alpaca charges no commission on US equities):
+ *   cash −= price·qty·(1 + buyPct) on a buy, += price·qty·(1 − sellPct) on a
+ *   sell, as the simulator books them. A buy whose cost at fill time, fee
+ *   included, exceeds the account's cash is rejected (cash account, no margin).
  *
- * Buying power: `cash` minus the estimated cost of open buy orders (limit
- * price, or the latest published close for market orders). An order that does
- * not fit gets 403 "insufficient buying power". Selling more than the position
- * minus shares held for open sell orders gets 403 (shorting is disabled).
+ * Buying power: `cash` minus the estimated cost, fee included, of open buy
+ * orders (limit price, or the latest published close plus slippage for market
+ * orders). An order that does not fit gets 403 "insufficient buying power".
+ * Selling more than the position minus shares held for open sell orders gets
+ * 403 (shorting is disabled).
  */
 import { randomUUID } from "node:crypto"
 import { decimal, decimalOrNull, parseNumeric } from "./format.js"
 import type { Market } from "./market.js"
 import type { FillProposal } from "./middleware.js"
+import { buyCost, type Fees, fillTime, findFillBar, settleFill, slippedPrice } from "../core/fill-model.js"
 import { formatUtc, nyDate } from "../core/nytime.js"
 
 export type Side = "buy" | "sell"
@@ -55,7 +64,7 @@ export interface Order {
   readonly tif: TimeInForce
   readonly qty: number
   readonly limitPrice: number | null
-  /** Price used to reserve buying power for a buy. */
+  /** Price used to reserve buying power for a buy (the fee comes on top). */
   readonly reservePrice: number
   readonly createdAt: number
   readonly expiresAt: number | null
@@ -108,6 +117,8 @@ const fail = (status: number, code: number, message: string, extra: Record<strin
 export interface BrokerOptions {
   readonly initialCash: number
   readonly slippageBps: number
+  /** Fees booked on every fill, as fractions of notional. */
+  readonly fees: Fees
   readonly createdAt: number
   readonly accountId: string
   readonly accountNumber: string
@@ -163,11 +174,11 @@ export class Broker {
     return OPEN_STATUSES.has(order.status)
   }
 
-  /** Estimated cost still reserved by open buy orders. */
+  /** Estimated cost, fee included, still reserved by open buy orders. */
   reservedForBuys(): number {
     let sum = 0
     for (const o of this.open) {
-      if (o.side === "buy") sum += (o.qty - o.filledQty) * o.reservePrice
+      if (o.side === "buy") sum += buyCost(o.qty - o.filledQty, o.reservePrice, this.opts.fees)
     }
     return sum
   }
@@ -261,15 +272,15 @@ export class Broker {
       if (this.byClientId.has(clientOrderId)) return fail(422, 40010001, "client_order_id must be unique")
     }
 
-    const cursor = this.market.firstBarAtOrAfter(symbol, now)
+    // market orders take the bar in progress (the shared fill model); limit orders the bars starting at or after T
+    const cursor = type === "market" ? findFillBar(series.times, this.market.barMs, now) : this.market.firstBarAtOrAfter(symbol, now)
     const nextBar = series.bars[cursor]
     const lastClose = this.market.lastCloseAt(symbol, now)
     const refPrice = lastClose ?? nextBar?.open ?? series.bars[series.bars.length - 1]?.close ?? 0
-    const slip = this.opts.slippageBps / 10_000
-    const reservePrice = side === "buy" ? (limitPrice ?? refPrice * (1 + slip)) : 0
+    const reservePrice = side === "buy" ? (limitPrice ?? slippedPrice("buy", refPrice, this.opts.slippageBps)) : 0
 
     if (side === "buy") {
-      const cost = qty * reservePrice
+      const cost = buyCost(qty, reservePrice, this.opts.fees)
       const bp = this.buyingPower()
       if (cost > bp + 1e-9) {
         return fail(403, 40310000, "insufficient buying power", { buying_power: decimal(bp), cost_basis: decimal(cost) })
@@ -362,10 +373,11 @@ export class Broker {
     return best
   }
 
+  /** A bar in progress when the order arrived is tried at once (at submission), later ones at their start. */
   private opportunityTime(o: Order): number | undefined {
     const bar = this.market.series.get(o.symbol)?.bars[o.cursor]
     if (bar === undefined) return undefined
-    return o.phase === "start" ? bar.time : bar.time + this.market.barMs
+    return o.phase === "start" ? fillTime(bar.time, o.createdAt) : bar.time + this.market.barMs
   }
 
   /** Runs every order step due at or before `t` (in time, then submission, order), then expiries. */
@@ -392,7 +404,6 @@ export class Broker {
 
   private step(o: Order, at: number): void {
     const bar = this.market.series.get(o.symbol)!.bars[o.cursor]
-    const slip = this.opts.slippageBps / 10_000
     const oneBarOnly = o.tif === "ioc" || o.tif === "fok"
     const advance = (): void => {
       o.cursor += 1
@@ -401,8 +412,7 @@ export class Broker {
       if (oneBarOnly) this.finish(o, "canceled", at)
     }
     if (o.type === "market") {
-      const price = o.side === "buy" ? bar.open * (1 + slip) : bar.open * (1 - slip)
-      if (!this.tryFill(o, price, at)) advance()
+      if (!this.tryFill(o, slippedPrice(o.side, bar.open, this.opts.slippageBps), at)) advance()
       return
     }
     const limit = o.limitPrice!
@@ -440,7 +450,7 @@ export class Broker {
     if (qty <= 0) return false
     if (o.tif === "fok" && qty < remaining - 1e-9) return false
     const fillPrice = proposal.price
-    if (o.side === "buy" && qty * fillPrice > this.cash + 1e-9) {
+    if (o.side === "buy" && buyCost(qty, fillPrice, this.opts.fees) > this.cash + 1e-9) {
       o.failedAt = at
       this.finish(o, "rejected", at)
       return true
@@ -492,7 +502,7 @@ export class Broker {
       p.intradaySession = sessionIndex
     }
     if (side === "buy") {
-      this.cash -= qty * price
+      this.cash += settleFill("buy", qty, price, this.opts.fees).cashDelta
       if (p === undefined) {
         p = {
           symbol,
@@ -508,7 +518,7 @@ export class Broker {
       p.qty += qty
       p.intradayCost += qty * price
     } else if (p !== undefined) {
-      this.cash += qty * price
+      this.cash += settleFill("sell", qty, price, this.opts.fees).cashDelta
       const fraction = qty / p.qty
       p.intradayCost -= p.intradayCost * fraction
       p.qty -= qty

@@ -6,11 +6,14 @@
  * anchor forward. Everything that happens "in the market" — bars being
  * published, orders filling or expiring, sessions closing — is processed in
  * chronological order by {@link Engine.sync}, which runs before every REST
- * request, on every websocket message, on `tick()`/`advanceTo()`, and from a
- * real-time timer set (scaled by `speed`) to the next such event. There is no
- * polling loop: the timer is re-armed for exactly the next event.
+ * request, right after an order is accepted (a market order whose bar is in
+ * progress fills on arrival, at its submission time), on every websocket
+ * message, on `tick()`/`advanceTo()`, and from a real-time timer set (scaled
+ * by `speed`) to the next such event. There is no polling loop: the timer is
+ * re-armed for exactly the next event.
  */
 import type { Bar } from "../core/bar.js"
+import type { Fees } from "../core/fill-model.js"
 import { Broker, type TradeUpdate } from "./broker.js"
 import type { Market } from "./market.js"
 import { composeFill, type EmulatorMiddleware } from "./middleware.js"
@@ -36,6 +39,7 @@ export interface EngineOptions {
   readonly now: () => number
   readonly initialCash: number
   readonly slippageBps: number
+  readonly fees: Fees
   readonly middleware: ReadonlyArray<EmulatorMiddleware>
   readonly log: LogFn
   readonly accountId: string
@@ -70,6 +74,7 @@ export class Engine {
       {
         initialCash: opts.initialCash,
         slippageBps: opts.slippageBps,
+        fees: opts.fees,
         createdAt: opts.start,
         accountId: opts.accountId,
         accountNumber: opts.accountNumber,

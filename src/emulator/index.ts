@@ -24,11 +24,14 @@
  * first bar's start to its last bar's end. A bar is published (served and
  * streamed) once its END ≤ market time.
  *
- * Fill rule (details in broker.ts): a market order submitted at market time T
- * fills completely when the first bar of its symbol starting at or after T
- * starts, at that bar's open ± `slippageBps` (buys up, sells down). A limit
- * order fills at the open of such a bar if the open is at or better than the
- * limit, else at the limit once a bar whose range crossed it is published.
+ * Fill rule (details in broker.ts; the simulator's, from core/fill-model.ts):
+ * a market order submitted at market time T fills completely at the open of
+ * the first bar of its symbol whose END is after T — the bar in progress (at
+ * once, at T) or else the next bar (at its start) — ± `slippageBps` (buys up,
+ * sells down). A limit order fills at the open of a bar starting at or after T
+ * if the open is at or better than the limit, else at the limit once a bar
+ * whose range crossed it is published. Fills book `buyCostPct`/`sellCostPct`
+ * of their notional as fees (default 0, as Alpaca charges no commission).
  *
  * Faults (faults.ts, README "Faults"): `faults: { seed, http429Rate, http5xxRate,
  * http5xxAfterRate, timeoutRate, latencyMs, wsDropEverySeconds, lostTradeUpdatesRate,
@@ -102,6 +105,10 @@ export interface EmulatorOptions {
   readonly initialCash?: number
   /** Market-order slippage in basis points (default 0): buys fill at open×(1+bps/1e4), sells at open×(1−bps/1e4). */
   readonly slippageBps?: number
+  /** Fee on a buy's notional, a fraction in [0, 1] (default 0: Alpaca charges no commission on US equities); cash −= price·qty·(1 + pct). */
+  readonly buyCostPct?: number
+  /** Fee on a sell's notional, a fraction in [0, 1] (default 0); cash += price·qty·(1 − pct). */
+  readonly sellCostPct?: number
   /** Structured log sink; the emulator never writes to the console. */
   readonly log?: LogFn
   /** Interception point for REST requests, stream frames and fills (fault injection goes here). */
@@ -141,8 +148,19 @@ export interface EmulatorHandle {
 
 const noLog: LogFn = () => {}
 
-/** Starts the emulator and resolves once it listens. */
+/** What is wrong with the slippage and fee options, if anything. */
+export const tradingCostProblem = (options: Pick<EmulatorOptions, "slippageBps" | "buyCostPct" | "sellCostPct">): string | undefined => {
+  const { slippageBps = 0, buyCostPct = 0, sellCostPct = 0 } = options
+  if (!(Number.isFinite(slippageBps) && slippageBps >= 0 && slippageBps < 10_000)) return `slippageBps must be in [0, 10000), got ${slippageBps}`
+  if (!(Number.isFinite(buyCostPct) && buyCostPct >= 0 && buyCostPct <= 1)) return `buyCostPct must be a fraction in [0, 1], got ${buyCostPct}`
+  if (!(Number.isFinite(sellCostPct) && sellCostPct >= 0 && sellCostPct <= 1)) return `sellCostPct must be a fraction in [0, 1], got ${sellCostPct}`
+  return undefined
+}
+
+/** Starts the emulator and resolves once it listens; rejects on bad slippage or fee options. */
 export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorHandle> => {
+  const costProblem = tradingCostProblem(options)
+  if (costProblem !== undefined) throw new RangeError(`emulator: ${costProblem}`)
   const log = options.log ?? noLog
   const now = options.now ?? Date.now
   const keyId = options.keyId ?? EMULATOR_KEY_ID
@@ -160,6 +178,7 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
     now,
     initialCash: options.initialCash ?? 100_000,
     slippageBps: options.slippageBps ?? 0,
+    fees: { buyPct: options.buyCostPct ?? 0, sellPct: options.sellCostPct ?? 0 },
     middleware,
     log,
     accountId: "d3b5a5c6-7e1f-4c2a-9b0e-e5a1a7c0ffee",

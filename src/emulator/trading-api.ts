@@ -37,6 +37,16 @@ export const tradingRoutes = (engine: Engine): Route[] => {
 
   const orderResponse = (o: Order, status = 200): HttpResponse => json(broker.orderJson(o), status)
 
+  /**
+   * Answers with the order as accepted, then processes what is due at once: a market order whose
+   * bar is in progress fills on arrival, at its submission time, not at the next sync.
+   */
+  const accepted = (result: ApiResult<Order>): HttpResponse => {
+    const response = fromResult(result, (o) => orderResponse(o))
+    engine.sync()
+    return response
+  }
+
   // ------------------------------------------------------------------ account
 
   const account = (): HttpResponse => {
@@ -200,7 +210,7 @@ export const tradingRoutes = (engine: Engine): Route[] => {
       qty = Math.floor((p.qty * pct) / 100)
       if (qty <= 0) return error(422, 40010001, "percentage results in a zero quantity")
     }
-    return fromResult(liquidate(p.symbol, qty), (o) => orderResponse(o))
+    return accepted(liquidate(p.symbol, qty))
   }
 
   const closeAllPositions = (req: HttpRequest): HttpResponse => {
@@ -213,6 +223,8 @@ export const tradingRoutes = (engine: Engine): Route[] => {
         ? { symbol: p.symbol, status: 200, body: broker.orderJson(r.value) }
         : { symbol: p.symbol, status: r.status, body: r.body }
     })
+    // the answers show the orders as accepted; market sells whose bar is in progress fill now
+    engine.sync()
     return json(results, 207)
   }
 
@@ -220,10 +232,7 @@ export const tradingRoutes = (engine: Engine): Route[] => {
 
   const postOrder = (req: HttpRequest): HttpResponse => {
     if (req.bodyError) return error(400, 40010000, "request body format is invalid")
-    const result = broker.submit(req.body, engine.marketNow())
-    // A fill may be due at this very market time: let the event loop run.
-    setImmediate(() => engine.sync())
-    return fromResult(result, (o) => orderResponse(o))
+    return accepted(broker.submit(req.body, engine.marketNow()))
   }
 
   const listOrders = (req: HttpRequest): HttpResponse => {

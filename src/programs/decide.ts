@@ -34,6 +34,8 @@ export interface SessionSettings {
   readonly maxSteps?: number | undefined
   /** Stop before bars that start at or after this time (epoch ms). */
   readonly until?: number | undefined
+  /** Decide only on these bar times (epoch ms); the other bars only feed the indicators. Default: every bar. */
+  readonly decideOn?: ReadonlySet<number> | undefined
   /** No buys in the last part of a session (default: none). */
   readonly stopOpeningBeforeClose?: Duration.Duration | undefined
   /** Sell every position on the session's last bar instead of deciding (default: no). */
@@ -73,6 +75,8 @@ export interface StepBars {
   /** The tickers that have their bar; the others hold. */
   readonly bars: ReadonlyMap<string, Bar>
   readonly holds: ReadonlyArray<Hold>
+  /** Feed the bars to the indicators without deciding (a comparison replays only the bars a paper session decided on). */
+  readonly observeOnly?: boolean | undefined
 }
 
 /**
@@ -317,7 +321,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
           state.turbulenceValue = state.turbulence.next(tickers.map((t) => bars.get(t)!.close))
         }
         const current = tickers.map((t) => state.latest.get(t))
-        if (bars.size === 0 || !current.every((f) => f !== undefined && f.warm)) return [] as ReadonlyArray<OrderRequest>
+        if (input.observeOnly === true || bars.size === 0 || !current.every((f) => f !== undefined && f.warm)) return [] as ReadonlyArray<OrderRequest>
         const now = yield* Clock.currentTimeMillis
         const decisionTime = Math.max(now, input.barEnd)
         for (const event of state.guard.onStep(state.steps, newYorkDay(barTime), state.ledger.equity())) yield* onGuardEvent(event, now)

@@ -24,7 +24,8 @@ export const runSession = (settings: SessionSettings) =>
         const before = session.steps()
         const market = yield* marketClock.sessionAt(slice.time)
         const close = market?.close ?? Infinity
-        const requests = yield* session.step({ barTime: slice.time, barEnd: Math.min(slice.time + session.span, close), close, bars: slice.bars, holds })
+        const observeOnly = settings.decideOn !== undefined && !settings.decideOn.has(slice.time)
+        const requests = yield* session.step({ barTime: slice.time, barEnd: Math.min(slice.time + session.span, close), close, bars: slice.bars, holds, observeOnly })
         for (const request of requests) yield* session.submit(request)
         yield* session.reconcile
         if (session.steps() > before) yield* session.markEquity

@@ -92,10 +92,24 @@ export const trade = (settings: TradeSettings) =>
         yield* Queue.offer(arrivals, ticker)
       })
 
-    /** Submits with retries for what can heal; before a resend it asks the broker whether the order got through. */
+    /** Client order ids this process has tried to send: only a resend asks the broker first. */
+    const attempted = new Set<string>()
+
+    /**
+     * Submits with retries for what can heal. The first send goes straight out (no round trip before
+     * it); before any resend — a retry, or an order put back by an actor torn down mid-submission —
+     * it asks the broker whether the order got through. A duplicate id is caught by the broker too.
+     */
     const execute = (request: OrderRequest) =>
-      broker.orderByClientId(request.clientOrderId).pipe(
-        Effect.flatMap((known) => (known !== undefined ? Effect.succeed(true) : session.submit(request))),
+      Effect.suspend(() => {
+        if (!attempted.has(request.clientOrderId)) {
+          attempted.add(request.clientOrderId)
+          return session.submit(request)
+        }
+        return broker.orderByClientId(request.clientOrderId).pipe(
+          Effect.flatMap((known) => (known !== undefined ? Effect.succeed(true) : session.submit(request)))
+        )
+      }).pipe(
         Effect.retry({ schedule: backoffSchedule(settings.backoff), while: isHealable, times: 8 }),
         Effect.catchAll((e) => session.abandon(request, e.message).pipe(Effect.as(false))),
         Effect.ensuring(Effect.sync(() => void inFlight--))

@@ -64,6 +64,8 @@ export const trainAgent = (settings: TrainSettings) =>
       initialCash: env.initial_amount,
       fillPrice: settings.fillPrice,
       slippageBps: settings.slippageBps,
+      // the agent learns against FinRL's costs whatever the deployment's simulated broker charges
+      fees: { buyPct: env.buy_cost_pct, sellPct: env.sell_cost_pct },
       risk: settings.risk
     }
 

@@ -3,6 +3,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import { loadDeployment } from "../../src/config/deployment.js"
+import { simulatedFees } from "../../src/domain/Config.js"
 import { demoConfig, demoDeploymentFiles, PROJECT, tmpTree } from "../support/tmp.js"
 
 const load = (files: Record<string, string>, file = "deploy.yaml") => {
@@ -27,6 +28,18 @@ describe("loadDeployment", () => {
       expect(d.journalDir).toBe(path.join(path.dirname(d.configFile), "j"))
       expect(d.deploymentId).toBe("deploy")
       expect(d.config.simulation.fill_price).toBe("next_open")
+      expect(d.config.simulation.fees).toBe("none") // as Alpaca: no commission
+      expect(simulatedFees(d.config.simulation, d.environment)).toEqual({ buyPct: 0, sellPct: 0 })
+    }))
+
+  it.effect("simulation.fees: environment books the environment's costs; anything else names the field", () =>
+    Effect.gen(function* () {
+      const result = yield* load(demoDeploymentFiles(demoConfig("simulation:\n  fees: environment\n"), "tech_indicators: [macd]\nhmax: 1\ninitial_amount: 1\nbuy_cost_pct: 0.001\nsell_cost_pct: 0.002\n"))
+      if (Either.isLeft(result)) throw new Error(result.left.message)
+      expect(result.right.config.simulation).toEqual({ fill_price: "next_open", slippage_bps: 0, fees: "environment" })
+      expect(simulatedFees(result.right.config.simulation, result.right.environment)).toEqual({ buyPct: 0.001, sellPct: 0.002 })
+      const bad = yield* failure(demoDeploymentFiles(demoConfig("simulation:\n  fees: finrl\n")))
+      expect(bad.field).toBe("simulation.fees")
     }))
 
   it.effect("rejects an unknown key, naming field and line", () =>
@@ -90,6 +103,8 @@ describe("loadDeployment", () => {
         const result = yield* loadDeployment(path.join(PROJECT, "config", `${name}.yaml`)).pipe(Effect.either, Effect.provide(NodeContext.layer))
         if (Either.isLeft(result)) throw new Error(`${name}.yaml: ${result.left.message}`)
         expect(result.right.config.tickers).toEqual(["SYNA", "SYNB", "SYNC"])
+        // the demo agent was trained with FinRL's costs, and its backtests book them; the others charge as Alpaca does
+        expect(result.right.config.simulation.fees).toBe(name === "demo" ? "environment" : "none")
       }
     }))
 })

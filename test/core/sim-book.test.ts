@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import type { Bar } from "../../src/core/bar.js"
+import { marketFill } from "../../src/core/fill-model.js"
 import { SimBook, type SimBookOptions } from "../../src/core/sim-book.js"
 import type { OrderRequest } from "../../src/domain/Trading.js"
 
@@ -88,6 +89,66 @@ describe("SimBook, next_open fills", () => {
     accepted(b.submit(req("X", "buy", 10, "a"), 1))
     b.onBar("X", bar(60_000, 110, 110))
     expect(b.account()).toEqual({ cash: -100, equity: 1000, buyingPower: 0 })
+  })
+})
+
+describe("SimBook, the shared fill model (core/fill-model.ts)", () => {
+  it("an order at a bar's close fills at the next bar's open, at that bar's start", () => {
+    const b = book({ barMs: 60_000 })
+    b.onBar("X", bar(0, 10, 11))
+    accepted(b.submit(req("X", "buy", 1, "e"), 60_000))
+    b.onBar("X", bar(60_000, 12, 13))
+    const [u] = b.takeUpdates()
+    if (u._tag !== "Fill") throw new Error("expected a fill")
+    expect(u.fill).toMatchObject({ time: 60_000, price: 12 })
+  })
+
+  it("an order submitted while a bar is in progress fills at that bar's open, at its submission", () => {
+    const b = book({ barMs: 60_000 })
+    b.onBar("X", bar(0, 10, 11))
+    accepted(b.submit(req("X", "buy", 1, "mid"), 90_000)) // the 60 000 bar is in progress
+    b.onBar("X", bar(60_000, 12, 13))
+    const [u] = b.takeUpdates()
+    if (u._tag !== "Fill") throw new Error("expected a fill")
+    expect(u.fill).toMatchObject({ time: 90_000, price: 12 })
+  })
+
+  it("with barMs, a bar that had ended when the order was submitted (delivered late) does not fill it", () => {
+    const b = book({ barMs: 60_000 })
+    b.onBar("X", bar(0, 10, 11))
+    accepted(b.submit(req("X", "buy", 1, "late"), 125_000))
+    b.onBar("X", bar(60_000, 12, 13)) // ended at 120 000, before the order
+    expect(b.takeUpdates()).toEqual([])
+    expect(b.openOrders()).toHaveLength(1)
+    b.onBar("X", bar(120_000, 14, 15))
+    const [u] = b.takeUpdates()
+    if (u._tag !== "Fill") throw new Error("expected a fill")
+    expect(u.fill).toMatchObject({ time: 125_000, price: 14 })
+    // without barMs the late bar is taken to be in progress: it fills at its open, at the submission
+    const d = book()
+    d.onBar("X", bar(0, 10, 11))
+    accepted(d.submit(req("X", "buy", 1, "late"), 125_000))
+    d.onBar("X", bar(60_000, 12, 13))
+    const [v] = d.takeUpdates()
+    if (v._tag !== "Fill") throw new Error("expected a fill")
+    expect(v.fill).toMatchObject({ time: 125_000, price: 12 })
+  })
+
+  it("books cash as marketFill computes it, for next-open and close fills alike", () => {
+    const fees = { buyPct: 0.001, sellPct: 0.002 }
+    for (const fillPrice of ["next_open", "close"] as const) {
+      const b = book({ fillPrice, slippageBps: 7, buyCostPct: fees.buyPct, sellCostPct: fees.sellPct })
+      b.onBar("X", bar(0, 33.3, 33.7))
+      accepted(b.submit(req("X", "buy", 13, "b"), 60_000))
+      b.onBar("X", bar(60_000, 34.1, 34.9))
+      accepted(b.submit(req("X", "sell", 5, "s"), 120_000))
+      b.onBar("X", bar(120_000, 35.3, 35.5))
+      const [buyAt, sellAt] = fillPrice === "close" ? [33.7, 34.9] : [34.1, 35.3]
+      const buy = marketFill({ side: "buy", qty: 13, open: buyAt, slippageBps: 7, fees })
+      const sell = marketFill({ side: "sell", qty: 5, open: sellAt, slippageBps: 7, fees })
+      expect(b.account().cash).toBe(10_000 + buy.cashDelta + sell.cashDelta)
+      expect(b.takeUpdates().map((u) => (u._tag === "Fill" ? u.fill.price : NaN))).toEqual([buy.price, sell.price])
+    }
   })
 })
 

@@ -204,7 +204,7 @@ describe("emulator fault injection via the official SDK", { timeout: 5_000 }, ()
     const order = await alpaca.trading.orders.getOrderByClientOrderId({ clientOrderId: "lost-1" })
     expect(order.status).toBe("filled")
     expect(order.filledQty).toBe("4")
-    expect(order.filledAvgPrice).toBe("101")
+    expect(order.filledAvgPrice).toBe("100") // on arrival, at the open of bar 0, in progress
     expect(emu.faultCounts().lostTradeUpdates).toBe(2) // new + fill
   })
 
@@ -213,12 +213,12 @@ describe("emulator fault injection via the official SDK", { timeout: 5_000 }, ()
     const { updates, barrier } = await tradeUpdates(alpaca, emu)
     await emu.advanceTo(DAY1_OPEN + 1)
     const placed = await alpaca.trading.orders.market({ symbol: "AAA", qty: 10, side: "buy" })
-    await emu.advanceTo(DAY1_OPEN + BAR_MS)
+    // the first part fills on arrival, in bar 0 (in progress); the rest at the next bars' starts
     const mid = await alpaca.trading.orders.getOrderByOrderID({ orderId: placed.id! })
     expect(mid.status).toBe("partially_filled")
     expect(Number(mid.filledQty)).toBeGreaterThan(0)
     expect(Number(mid.filledQty)).toBeLessThan(10)
-    expect(mid.filledAvgPrice).toBe("101")
+    expect(mid.filledAvgPrice).toBe("100")
 
     await emu.advanceTo(DAY1_OPEN + 4 * BAR_MS)
     await barrier()
@@ -226,9 +226,9 @@ describe("emulator fault injection via the official SDK", { timeout: 5_000 }, ()
     expect(fills.length === 2 || fills.length === 3).toBe(true)
     expect(fills.slice(0, -1).every((u) => u.event === "partial_fill")).toBe(true)
     expect(fills.at(-1)!.event).toBe("fill")
-    // Consecutive bars: AAA bar i opens at 100 + i, the order's first bar is bar 1.
-    expect(fills.map((u) => Number(u.price))).toEqual(fills.map((_, i) => 101 + i))
-    expect(fills.map((u) => u.timestamp?.getTime())).toEqual(fills.map((_, i) => DAY1_OPEN + (1 + i) * BAR_MS))
+    // Consecutive bars: AAA bar i opens at 100 + i, the order's first bar is bar 0, entered on arrival.
+    expect(fills.map((u) => Number(u.price))).toEqual(fills.map((_, i) => 100 + i))
+    expect(fills.map((u) => u.timestamp?.getTime())).toEqual(fills.map((_, i) => (i === 0 ? DAY1_OPEN + 1 : DAY1_OPEN + i * BAR_MS)))
     const qtys = fills.map((u) => Number(u.qty))
     expect(qtys.reduce((s, q) => s + q, 0)).toBe(10)
     let cum = 0
@@ -251,20 +251,20 @@ describe("emulator fault injection via the official SDK", { timeout: 5_000 }, ()
     const { alpaca, emu } = await start({ slowFillBars: 2 })
     await emu.advanceTo(DAY1_OPEN + 1)
     const placed = await alpaca.trading.orders.market({ symbol: "AAA", qty: 1, side: "buy" })
-    await emu.advanceTo(DAY1_OPEN + 2 * BAR_MS)
+    await emu.advanceTo(DAY1_OPEN + 2 * BAR_MS - 1)
     expect((await alpaca.trading.orders.getOrderByOrderID({ orderId: placed.id! })).status).toBe("new")
-    await emu.advanceTo(DAY1_OPEN + 3 * BAR_MS)
+    await emu.advanceTo(DAY1_OPEN + 2 * BAR_MS)
     const filled = await alpaca.trading.orders.getOrderByOrderID({ orderId: placed.id! })
     expect(filled.status).toBe("filled")
-    expect(filled.filledAvgPrice).toBe("103") // bar 3 instead of bar 1
+    expect(filled.filledAvgPrice).toBe("102") // bar 2 instead of bar 0 (in progress on arrival)
     expect(emu.faultCounts().slowFills).toBe(1)
 
     const ms = await start({ slowFillMs: 7 * MIN })
     await ms.emu.advanceTo(DAY1_OPEN + 1)
     const o = await ms.alpaca.trading.orders.market({ symbol: "BBB", qty: 1, side: "buy" })
     await ms.emu.advanceTo(DAY1_OPEN + 4 * BAR_MS)
-    // First opportunity 09:35 + 7 min → the 09:45 bar (BBB bar 3 opens at 53).
-    expect((await ms.alpaca.trading.orders.getOrderByOrderID({ orderId: o.id! })).filledAvgPrice).toBe("53")
+    // First opportunity on arrival (09:30:00.001) + 7 min → the 09:40 bar (BBB bar 2 opens at 52).
+    expect((await ms.alpaca.trading.orders.getOrderByOrderID({ orderId: o.id! })).filledAvgPrice).toBe("52")
   })
 
   it("drops stream sockets on demand and periodically; the SDK's streams notice and reconnect", async () => {

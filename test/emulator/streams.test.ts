@@ -149,18 +149,20 @@ describe("emulator streams via the official SDK", { timeout: 5_000 }, () => {
     expect(created.order.clientOrderId).toBe("stream-1")
     expect(created.order.status).toBe("new")
 
-    await emu.advanceTo(DAY1_OPEN + BAR_MS)
+    // AAA bar 0 (09:30–09:35) is in progress: the order fills on arrival at its open, no market time passing.
     const fill = await update("fill")
     expect(fill.order.id).toBe(placed.id)
     expect(fill.order.status).toBe("filled")
-    expect(fill.order.filledAvgPrice).toBe("101")
-    expect(fill.price).toBe("101")
+    expect(fill.order.filledAvgPrice).toBe("100")
+    expect(fill.price).toBe("100")
     expect(fill.qty).toBe("5")
     expect(fill.positionQty).toBe("5")
-    expect(fill.timestamp?.getTime()).toBe(DAY1_OPEN + BAR_MS)
+    expect(fill.timestamp?.getTime()).toBe(DAY1_OPEN + 1)
     expect(fill.executionId).toEqual(expect.any(String))
+    expect(updates.map((u) => u.event)).toEqual(["new", "fill"])
 
-    // The SDK's submitAndWait workflow completes against the emulator (order at a bar start fills at once).
+    // The SDK's submitAndWait workflow completes against the emulator (a limit order at a bar start fills at once).
+    await emu.advanceTo(DAY1_OPEN + BAR_MS)
     const filled = await alpaca.trading.submitAndWait(
       { type: "limit", symbol: "BBB", qty: 1, side: "buy", limitPrice: 100, timeInForce: "day" },
       { stream, timeoutMs: 3_000 }

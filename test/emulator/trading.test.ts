@@ -62,40 +62,36 @@ describe("emulator trading API via the official SDK", { timeout: 5_000 }, () => 
     expect(res.headers.get("x-ratelimit-reset")).toMatch(/^\d+$/)
   })
 
-  it("fills a market order at the next bar's open with slippage and updates position and cash", async () => {
-    h = await startHarness({ slippageBps: 10 })
+  it("fills a market order on arrival at the open of the bar in progress, with slippage, and updates position and cash", async () => {
+    h = await startHarness({ slippageBps: 10, speed: 0 }) // speed 0: nothing is processed unless a request or advanceTo asks
     const { alpaca, emu } = h
-    // Bar 0 of AAA has been published at 09:35; an order at 09:36 fills at bar 2's open (09:40).
+    // 09:36 is inside AAA bar 1 (09:35–09:40, open 101): the order fills at once, at 09:36, at that open.
     await emu.advanceTo(DAY1_OPEN + 6 * MIN)
     const placed = await alpaca.trading.orders.market({ symbol: "AAA", qty: 10, side: "buy", clientOrderId: "buy-1" })
-    expect(placed.status).toBe("new")
+    expect(placed.status).toBe("new") // the answer shows the order as accepted
     expect(placed.filledQty).toBe("0")
 
     const all = await alpaca.trading.orders.getAllOrders({ status: "all" })
     expect(all.map((o) => o.clientOrderId)).toEqual(["buy-1"])
-    const open = await alpaca.trading.orders.getAllOrders({ status: "open" })
-    expect(open).toHaveLength(1)
+    expect(await alpaca.trading.orders.getAllOrders({ status: "open" })).toEqual([])
 
-    await emu.advanceTo(DAY1_OPEN + 9 * MIN) // before 09:40: still open
-    expect((await alpaca.trading.orders.getOrderByOrderID({ orderId: placed.id! })).status).toBe("new")
-
-    await emu.advanceTo(DAY1_OPEN + 2 * BAR_MS) // 09:40, bar 2 starts: open 102
     const filled = await alpaca.trading.orders.getOrderByOrderID({ orderId: placed.id! })
     expect(filled.status).toBe("filled")
     expect(filled.filledQty).toBe("10")
-    expect(filled.filledAvgPrice).toBe("102.102") // 102 × (1 + 10bps)
-    expect(filled.filledAt?.getTime()).toBe(DAY1_OPEN + 2 * BAR_MS)
+    expect(filled.filledAvgPrice).toBe("101.101") // 101 × (1 + 10bps)
+    expect(filled.filledAt?.getTime()).toBe(DAY1_OPEN + 6 * MIN)
+    expect(emu.marketNow()).toBe(DAY1_OPEN + 6 * MIN)
 
     const position = await alpaca.trading.positions.getOpenPosition({ symbolOrAssetId: "AAA" })
     expect(position.qty).toBe("10")
-    expect(position.avgEntryPrice).toBe("102.102")
+    expect(position.avgEntryPrice).toBe("101.101")
     expect(position.side).toBe("long")
-    // Marked to the latest published close (bar 1 closed at 102).
-    expect(position.currentPrice).toBe("102")
+    // Marked to the latest published close (bar 0 closed at 101).
+    expect(position.currentPrice).toBe("101")
     const account = await alpaca.trading.account.getAccount()
-    expect(account.cash).toBe("98978.98")
-    expect(account.longMarketValue).toBe("1020")
-    expect(account.equity).toBe("99998.98")
+    expect(account.cash).toBe("98988.99")
+    expect(account.longMarketValue).toBe("1010")
+    expect(account.equity).toBe("99998.99")
 
     // Selling more than held is forbidden (no shorting).
     await expect(alpaca.trading.orders.market({ symbol: "AAA", qty: 11, side: "sell" })).rejects.toBeInstanceOf(PermissionError)
@@ -106,15 +102,52 @@ describe("emulator trading API via the official SDK", { timeout: 5_000 }, () => 
     expect((tooBig as ApiError).code).toBe(40310000)
     expect((tooBig as ApiError).message).toContain("insufficient buying power")
 
-    // Sell everything at 09:41: fills at the next (09:45) bar's open minus slippage; the position disappears.
-    await emu.advanceTo(DAY1_OPEN + 2 * BAR_MS + MIN)
-    const sell = await alpaca.trading.orders.market({ symbol: "AAA", qty: 10, side: "sell" })
+    // Sell everything exactly at 09:45, bar 2's close: bar 3 (09:45, open 103) fills it, minus slippage; the position disappears.
     await emu.advanceTo(DAY1_OPEN + 3 * BAR_MS)
+    const sell = await alpaca.trading.orders.market({ symbol: "AAA", qty: 10, side: "sell" })
     const sold = await alpaca.trading.orders.getOrderByOrderID({ orderId: sell.id! })
     expect(sold.status).toBe("filled")
     expect(sold.filledAvgPrice).toBe("102.897") // 103 × (1 − 10bps)
+    expect(sold.filledAt?.getTime()).toBe(DAY1_OPEN + 3 * BAR_MS)
     await expect(alpaca.trading.positions.getOpenPosition({ symbolOrAssetId: "AAA" })).rejects.toBeInstanceOf(NotFoundError)
     expect(await alpaca.trading.positions.getAllOpenPositions()).toEqual([])
+  })
+
+  it("books buy and sell fees on notional and reserves them in buying power", async () => {
+    h = await startHarness({ initialCash: 1_000, buyCostPct: 0.01, sellCostPct: 0.02, speed: 0 })
+    const { alpaca, emu } = h
+    await emu.advanceTo(DAY1_OPEN + BAR_MS) // AAA bar 1 starts: open 101; bar 0 closed at 101
+    // 10 × 101 × 1.01 = 1020.1 > 1000 is refused; 9 × 101 × 1.01 = 918.09 fits
+    const refused = await alpaca.trading.orders.market({ symbol: "AAA", qty: 10, side: "buy" }).catch((e: unknown) => e)
+    expect((refused as ApiError).status).toBe(403)
+    const buy = await alpaca.trading.orders.market({ symbol: "AAA", qty: 9, side: "buy" })
+    expect((await alpaca.trading.orders.getOrderByOrderID({ orderId: buy.id! })).filledAvgPrice).toBe("101") // fees are not in the price
+    let account = await alpaca.trading.account.getAccount()
+    expect(Number(account.cash)).toBeCloseTo(1_000 - 9 * 101 * 1.01, 9)
+    // an open limit buy holds back its cost and its fee: 1 × 40 × 1.01
+    await alpaca.trading.orders.limit({ symbol: "BBB", qty: 1, side: "buy", limitPrice: 40, timeInForce: "gtc" })
+    account = await alpaca.trading.account.getAccount()
+    expect(Number(account.buyingPower)).toBeCloseTo(1_000 - 9 * 101 * 1.01 - 40 * 1.01, 9)
+    await alpaca.trading.orders.deleteAllOrders()
+
+    await emu.advanceTo(DAY1_OPEN + 2 * BAR_MS) // bar 2 opens at 102
+    await alpaca.trading.orders.market({ symbol: "AAA", qty: 9, side: "sell" })
+    account = await alpaca.trading.account.getAccount()
+    expect(Number(account.cash)).toBeCloseTo(1_000 - 9 * 101 * 1.01 + 9 * 102 * 0.98, 9)
+    expect(await alpaca.trading.positions.getAllOpenPositions()).toEqual([])
+  })
+
+  it("rejects at fill time a buy whose cost, fee included, exceeds cash", async () => {
+    // BBB bar 0 closed at 50.5 and bar 1 opens at 51: buying power is checked at 10 × 50.5 × 1.01 = 510.05 ≤ 512,
+    // the fill costs 10 × 51 × 1.01 = 515.1 > 512 (without the fee, 510 would fit)
+    h = await startHarness({ initialCash: 512, buyCostPct: 0.01, speed: 0 })
+    const { alpaca, emu } = h
+    await emu.advanceTo(DAY1_OPEN + BAR_MS)
+    const o = await alpaca.trading.orders.market({ symbol: "BBB", qty: 10, side: "buy" })
+    const rejected = await alpaca.trading.orders.getOrderByOrderID({ orderId: o.id! })
+    expect(rejected.status).toBe("rejected")
+    expect(rejected.failedAt?.getTime()).toBe(DAY1_OPEN + BAR_MS)
+    expect((await alpaca.trading.account.getAccount()).cash).toBe("512")
   })
 
   it("queues a day market order placed while closed until the next session's first bar", async () => {

@@ -115,20 +115,18 @@ describe("AlpacaBroker against the emulator", { timeout: 20_000 }, () => {
 
       const order = yield* f.broker.submit({ ticker: "AAA", side: "buy", qty: 10, type: "market", timeInForce: "day", clientOrderId: "buy-1" })
       expect(order).toMatchObject({ clientOrderId: "buy-1", ticker: "AAA", side: "buy", qty: 10, filledQty: 0, status: "new" })
-      expect((yield* f.broker.openOrders).map((o) => o.clientOrderId)).toEqual(["buy-1"])
-      expect(yield* f.broker.orderByClientId("buy-1")).toMatchObject({ id: order.id, status: "new" })
 
-      // The next bar (09:33) opens at 103: the order fills there.
-      yield* Effect.promise(() => f.emu.advanceTo(OPEN + 3 * MIN))
+      // The bar in progress (09:32) opens at 102: the order fills there, on arrival.
       const updates = yield* collectUpdates(f, "the fill", (all) => fills(all).length > 0)
       expect(updates).toHaveLength(1)
       const fill = fills(updates)[0]
       expect(fill.partial).toBe(false)
-      expect(fill.fill).toMatchObject({ ticker: "AAA", side: "buy", qty: 10, price: 103, clientOrderId: "buy-1", orderId: order.id, time: OPEN + 3 * MIN })
+      expect(fill.fill).toMatchObject({ ticker: "AAA", side: "buy", qty: 10, price: 102, clientOrderId: "buy-1", orderId: order.id, time: OPEN + 2 * MIN + 30_000 })
       expect(fill.order.status).toBe("filled")
+      expect(yield* f.broker.orderByClientId("buy-1")).toMatchObject({ id: order.id, status: "filled" })
 
-      expect(yield* f.broker.positions).toEqual([{ ticker: "AAA", qty: 10, avgEntryPrice: 103 }])
-      expect((yield* f.broker.account).cash).toBe(100_000 - 1030)
+      expect(yield* f.broker.positions).toEqual([{ ticker: "AAA", qty: 10, avgEntryPrice: 102 }])
+      expect((yield* f.broker.account).cash).toBe(100_000 - 1020)
       expect(yield* f.broker.openOrders).toEqual([])
       expect(yield* f.broker.takeUpdates).toEqual([])
     }))
@@ -195,10 +193,9 @@ describe("AlpacaBroker against the emulator", { timeout: 20_000 }, () => {
     Effect.gen(function* () {
       const f = yield* setup()
       yield* Effect.promise(() => f.emu.advanceTo(OPEN + 2 * MIN + 30_000))
-      yield* f.broker.submit({ ticker: "AAA", side: "buy", qty: 7, type: "market", timeInForce: "day", clientOrderId: "while-down" })
-
       f.listening[0].terminate()
-      // The fill happens while nobody listens: the emulator's trade update is lost.
+      // The order fills on arrival while nobody listens: the emulator's trade update is lost.
+      yield* f.broker.submit({ ticker: "AAA", side: "buy", qty: 7, type: "market", timeInForce: "day", clientOrderId: "while-down" })
       yield* Effect.promise(() => f.emu.advanceTo(OPEN + 3 * MIN))
       expect(yield* f.broker.takeUpdates).toEqual([])
 
@@ -213,7 +210,7 @@ describe("AlpacaBroker against the emulator", { timeout: 20_000 }, () => {
       )
       const updates = yield* collectUpdates(f, "the reconciled fill", (all) => fills(all).length > 0)
       expect(fills(updates).map((u) => u.fill)).toEqual([
-        expect.objectContaining({ clientOrderId: "while-down", qty: 7, price: 103, time: OPEN + 3 * MIN })
+        expect.objectContaining({ clientOrderId: "while-down", qty: 7, price: 102, time: OPEN + 2 * MIN + 30_000 })
       ])
       expect(f.logs.some((l) => l.includes("reconnect"))).toBe(true)
       expect(f.logs.some((l) => l.includes("reconciling 1 open order"))).toBe(true)
