@@ -7,6 +7,7 @@ import { demoCommand, synthCommand, trainCommand } from "./cli/demo.js"
 import { emulatorCommand } from "./cli/emulator.js"
 import { tradeCommand } from "./cli/trade.js"
 import { compareCommand } from "./cli/compare.js"
+import { rehearseCommand } from "./cli/rehearse.js"
 
 const usage = `rl-paper-trader — run a trained RL agent (ONNX) in simulation or on an Alpaca paper account
 
@@ -18,6 +19,9 @@ usage:
   rl-paper-trader backtest --config FILE --out DIR [--start ISO] [--end ISO] [--max-steps N]
   rl-paper-trader compare --config FILE --journal PAPER.jsonl --out DIR
                                                         backtest the bars a paper session decided on; compare the two
+  rl-paper-trader rehearse --config FILE --out DIR [--start ISO] [--end ISO] [--max-steps N] [fault flags]
+                                                        trade the config's bars against a local emulator on a virtual
+                                                        clock (fast, deterministic), then compare with a backtest
   rl-paper-trader features --indicators LIST --bars FILE.csv
                                                         LIST: macd,rsi_30,…  or technicalindicators NAME:param=value
   rl-paper-trader train --config FILE --out DIR [--until ISO] [--iterations N] [--seed N]
@@ -50,6 +54,8 @@ const program = Effect.gen(function* () {
       return yield* compareCommand(args.flags)
     case "trade":
       return yield* tradeCommand(args.flags)
+    case "rehearse":
+      return yield* rehearseCommand(args.flags)
     case "emulator":
       return yield* emulatorCommand(args.flags)
     case "synth":
