@@ -67,10 +67,9 @@ export const prepareSimulation = (configFile: string, options: { readonly start?
     if (!tape.times.some((t) => t >= (options.start ?? -Infinity) && t < (options.end ?? Infinity))) {
       return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "no bars in the chosen period" })
     }
-    // SimulationLive books the environment's costs: give it `simulation.fees` (the decision rules keep the environment's)
+    // the simulated broker books `simulation.fees`; the decision rules keep the environment's costs
     const fees = simulatedFees(deployment.config.simulation, env)
-    const booking = { ...env, buy_cost_pct: fees.buyPct, sell_cost_pct: fees.sellPct }
-    const layer = SimulationLive({ tape, tickers: card.tickers, indicators, environment: booking, simulation: deployment.config.simulation, intervalMs: intervalMillis[deployment.config.interval] }).pipe(
+    const layer = SimulationLive({ tape, tickers: card.tickers, indicators, environment: env, simulation: deployment.config.simulation, intervalMs: intervalMillis[deployment.config.interval], fees }).pipe(
       Layer.merge(OnnxPolicyLive(deployment.modelDir))
     )
     return { deployment, card, tape, layer }

@@ -12,7 +12,9 @@ import { trainAgent } from "../programs/train.js"
 import { checkFlags, intFlag, orFail, stringFlag, timeFlag, UsageError } from "./args.js"
 import { formatReport, riskLimits, runBacktest } from "./commands.js"
 import { emulatorResource } from "./emulator.js"
+import type { SessionComparison } from "../core/compare.js"
 import { formatComparison, runCompare } from "./compare.js"
+import { formatRehearsal, runRehearsal } from "./rehearse.js"
 import { formatSession, runTrade } from "./trade.js"
 import type { Deployment } from "../config/deployment.js"
 import { alpacaSettingsForEmulator } from "../layers/alpaca/emulator.js"
@@ -50,17 +52,39 @@ export const demoCommand = (flags: Flags) =>
       const report = yield* runBacktest(configFile, run.out, { start: run.start, end: run.end })
       yield* Console.log(`\nbacktest, ${run.label}:\n${formatReport(report, path.relative(process.cwd(), run.out) || ".")}`)
     }
-    yield* paperDemo(deployment, path.join(outDir, "paper"), split)
+    const rehearsal = yield* rehearsalDemo(deployment, path.join(outDir, "rehearsal"), split)
+    const paper = yield* paperDemo(deployment, path.join(outDir, "paper"), split)
+    yield* Console.log(
+      `\nagreement with the backtest of the same bars: rehearsal (virtual clock) ${agreement(rehearsal)}; ` +
+        `free-running paper session (${DEMO_SPEED}× real time) ${agreement(paper)}`
+    )
     return 0
   })
 
-const DEMO_SPEED = 1200
-const DEMO_STEPS = 48
+const agreement = (c: SessionComparison | undefined): string =>
+  c === undefined ? "no decisions" : `${c.identical_orders_pct.toFixed(1)} % identical orders on ${c.decisions.common} bars, ${c.unexplained} unexplained`
+
+const DEMO_SPEED = 600
+const DEMO_STEPS = 24
+const REHEARSAL_STEPS = 300
+
+/**
+ * A dress rehearsal of the deployment on the out-of-sample days: the live path against the
+ * in-process emulator on one virtual clock, then the backtest of the same bars and the comparison.
+ */
+const rehearsalDemo = (deployment: Deployment, outDir: string, from: number | undefined) =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    yield* Console.log(`\nrehearsal: the live path (official SDK, both websockets, per-ticker actors) against the emulator on a virtual clock, ${REHEARSAL_STEPS} steps:`)
+    const result = yield* runRehearsal(deployment, { outDir, start: from, maxSteps: REHEARSAL_STEPS })
+    yield* Console.log(formatRehearsal(result, undefined, path.relative(process.cwd(), outDir) || "."))
+    return result.comparison
+  })
 
 /**
  * The seed's main job, without keys or internet: a local Alpaca emulator in this process, replaying
- * the demo market 1200× faster than real time, and the trade program against it through the
- * official SDK (REST and both websockets), for a bounded session.
+ * the demo market faster than real time, and the trade program against it through the official SDK
+ * (REST and both websockets), on real time, for a bounded session.
  */
 const paperDemo = (deployment: Deployment, outDir: string, from: number | undefined) =>
   Effect.scoped(
@@ -88,6 +112,7 @@ const paperDemo = (deployment: Deployment, outDir: string, from: number | undefi
       yield* Console.log(formatSession(summary, path.relative(process.cwd(), journalPath)))
       const comparison = yield* runCompare(deployment.configFile, journalPath, outDir)
       yield* Console.log(`\nthe paper session against a backtest of the same bars:\n${formatComparison(comparison)}`)
+      return comparison
     })
   )
 

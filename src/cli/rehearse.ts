@@ -10,11 +10,11 @@ import * as fs from "node:fs"
 import { Path } from "@effect/platform"
 import { Console, Effect, Exit, Fiber, Random } from "effect"
 import type { SessionComparison } from "../core/compare.js"
-import { scanJournal } from "../core/journal-repair.js"
 import type { Deployment } from "../config/deployment.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
 import { simulatedFees } from "../domain/Config.js"
+import { ofType, readJournal } from "../domain/Journal.js"
 import { describeFaults, FAULT_FLAGS, loadBarsDir, startEmulator, type FaultCounts, type FaultOptions } from "../emulator/index.js"
 import { Market } from "../emulator/market.js"
 import { alpacaSettingsForEmulator, makeEmulatorTraffic } from "../layers/alpaca/emulator.js"
@@ -91,12 +91,12 @@ const upperBound = (xs: Float64Array, x: number): number => {
 }
 
 const summarize = (journalPath: string): RehearsalSummary => {
-  const records = fs.existsSync(journalPath) ? scanJournal(fs.readFileSync(journalPath)).records : []
-  const count = (...types: ReadonlyArray<string>) => records.filter((r) => types.includes(String(r.type))).length
-  const decisions = records.filter((r) => r.type === "decision")
+  const records = fs.existsSync(journalPath) ? readJournal(fs.readFileSync(journalPath)).records : []
+  const count = (...types: ReadonlyArray<string>) => records.filter((r) => types.includes(r.type)).length
+  const decisions = ofType(records, "decision")
   return {
     steps: decisions.length,
-    orders: decisions.reduce((n, d) => n + (Array.isArray(d.orders) ? d.orders.length : 0), 0),
+    orders: decisions.reduce((n, d) => n + d.orders.length, 0),
     fills: count("fill", "partial_fill"),
     rejections: count("rejection")
   }

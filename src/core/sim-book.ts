@@ -1,6 +1,6 @@
 import type { Account, Fill, Order, OrderRequest, Position, TradeUpdate } from "../domain/Trading.js"
 import type { Bar } from "./bar.js"
-import { barCanFill, buyCost, type Fees, fillTime, marketFill } from "./fill-model.js"
+import { barCanFill, buyCost, type Fees, fillTime, marketFill, slippedPrice } from "./fill-model.js"
 
 export interface SimBookOptions {
   readonly initialCash: number
@@ -22,6 +22,12 @@ export interface SimBookOptions {
    * as bars are delivered when they close.
    */
   readonly barMs?: number | undefined
+  /**
+   * The ticker's bar in progress at `at` (the first bar ending after it), from the tape. When given,
+   * an order whose fill bar has started by its submission fills on arrival, as the emulator fills
+   * it: a sell sent at a bar's close is cash before the buys sent after it.
+   */
+  readonly barInProgress?: ((ticker: string, at: number) => Bar | undefined) | undefined
 }
 
 type MutableOrder = { -readonly [K in keyof Order]: Order[K] }
@@ -60,7 +66,8 @@ export class SimBook {
     if (request.side === "sell" && request.qty > (this.positions.get(request.ticker)?.qty ?? 0) - reserved) {
       return { ok: false, reason: "insufficient qty available for order" }
     }
-    if (request.side === "buy" && buyCost(request.qty, price, this.fees) > this.buyingPower() + 1e-9) {
+    // buying power as the emulator reserves it: at the last close moved by the slippage, fee included
+    if (request.side === "buy" && buyCost(request.qty, slippedPrice("buy", price, this.options.slippageBps), this.fees) > this.buyingPower() + 1e-9) {
       return { ok: false, reason: "insufficient buying power" }
     }
     const order: MutableOrder = {
@@ -75,7 +82,9 @@ export class SimBook {
       submittedAt: now
     }
     this.orders.set(order.clientOrderId, order)
+    const arrived = this.options.fillPrice === "close" ? undefined : this.options.barInProgress?.(request.ticker, now)
     if (this.options.fillPrice === "close") this.fill(order, price, now)
+    else if (arrived !== undefined && arrived.time <= now) this.fill(order, arrived.open, fillTime(arrived.time, now))
     else this.pending.push(order)
     return { ok: true, order: { ...order } }
   }

@@ -49,6 +49,19 @@ export const loadBarTape = (dir: string, tickers: ReadonlyArray<string>, interva
     )
   }).pipe(Effect.map((entries) => makeBarTape(new Map(entries))))
 
+/** The ticker's bar in progress at `at` on the tape: the first bar ending after it (the shared fill model's bar). */
+export const barInProgress = (tape: BarTape, barMs: number) => (ticker: string, at: number): Bar | undefined => {
+  const bars = tape.byTicker.get(ticker) ?? []
+  let lo = 0
+  let hi = bars.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (bars[mid].time + barMs <= at) lo = mid + 1
+    else hi = mid
+  }
+  return bars[lo]
+}
+
 /** The simulated market both simulation adapters share: the bar tape and the paper book. */
 export class SimExchange extends Context.Tag("rl-paper-trader/SimExchange")<SimExchange, {
   readonly tape: BarTape

@@ -1,12 +1,12 @@
 import { Layer } from "effect"
 import type { IndicatorDefinition } from "../core/indicators/index.js"
-import type { SimulationConfig } from "../domain/Config.js"
-import type { EnvironmentConfig } from "../domain/Config.js"
+import type { Fees } from "../core/fill-model.js"
+import type { EnvironmentConfig, SimulationConfig } from "../domain/Config.js"
 import { IndicatorFeatureEngineLive } from "./IndicatorFeatureEngine.js"
 import { ReplayMarketDataLive } from "./ReplayMarketData.js"
 import { SimBrokerLive } from "./SimBroker.js"
 import { SimMarketClockLive } from "./SimMarketClock.js"
-import { type BarTape, SimExchangeLive } from "./SimExchange.js"
+import { barInProgress, type BarTape, SimExchangeLive } from "./SimExchange.js"
 
 /** Replayed bars, the simulated broker over one book, and the indicator engine: everything but the policy and the journal. */
 export const SimulationLive = (options: {
@@ -16,6 +16,8 @@ export const SimulationLive = (options: {
   readonly environment: EnvironmentConfig
   readonly simulation: SimulationConfig
   readonly intervalMs: number
+  /** What the simulated broker charges per fill (`simulation.fees`). */
+  readonly fees: Fees
 }) =>
   Layer.mergeAll(ReplayMarketDataLive, SimBrokerLive, SimMarketClockLive(options.intervalMs)).pipe(
     Layer.provide(
@@ -23,8 +25,10 @@ export const SimulationLive = (options: {
         initialCash: options.simulation.initial_cash ?? options.environment.initial_amount,
         fillPrice: options.simulation.fill_price,
         slippageBps: options.simulation.slippage_bps,
-        buyCostPct: options.environment.buy_cost_pct,
-        sellCostPct: options.environment.sell_cost_pct
+        buyCostPct: options.fees.buyPct,
+        sellCostPct: options.fees.sellPct,
+        barMs: options.intervalMs,
+        barInProgress: barInProgress(options.tape, options.intervalMs)
       })
     ),
     Layer.merge(IndicatorFeatureEngineLive(options.tickers, options.indicators))
