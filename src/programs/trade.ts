@@ -181,6 +181,44 @@ export const trade = (settings: TradeSettings) =>
       }
     })
 
+    /**
+     * The bars before `barTime` the indicators have not seen: those that arrived for steps never taken,
+     * and, where a ticker's last bar is more than one interval old, the missing ones over REST.
+     * Returned in time order (ticker order within a time); taken out of `arrived`.
+     */
+    const catchUp = (barTime: number) =>
+      Effect.gen(function* () {
+        const pending = new Map<number, Map<string, Bar>>()
+        for (const t of [...arrived.keys()].filter((t) => t < barTime)) {
+          pending.set(t, arrived.get(t)!)
+          arrived.delete(t)
+        }
+        const behind = tickers.filter((t) => {
+          const last = session.latest(t)?.time
+          return last !== undefined && last + span < barTime && !pending.get(last + span)?.has(t)
+        })
+        if (behind.length > 0) {
+          const oldest = Math.min(...behind.map((t) => session.latest(t)!.time))
+          const count = Math.min(1_000, Math.ceil((barTime - oldest) / span))
+          const fetched = yield* marketData.history(behind, settings.interval, barTime, count).pipe(
+            Effect.catchAll((e) => Effect.as(Effect.logWarning("could not fetch the bars the stream missed; the indicators skip them").pipe(Effect.annotateLogs({ error: e.message })), new Map<string, ReadonlyArray<Bar>>()))
+          )
+          for (const ticker of behind) {
+            const last = session.latest(ticker)!.time
+            for (const bar of fetched.get(ticker) ?? []) {
+              if (bar.time <= last || bar.time >= barTime || pending.get(bar.time)?.has(ticker) === true || validateBar(bar) !== undefined) continue
+              const slot = pending.get(bar.time) ?? new Map<string, Bar>()
+              slot.set(ticker, bar)
+              pending.set(bar.time, slot)
+            }
+          }
+        }
+        return [...pending.keys()].sort((a, b) => a - b).flatMap((t) => tickers.flatMap((ticker) => {
+          const bar = pending.get(t)!.get(ticker)
+          return bar === undefined ? [] : [[ticker, bar] as const]
+        }))
+      })
+
     const step = Effect.gen(function* () {
       yield* session.applyUpdates
       yield* ensureActors
@@ -207,11 +245,9 @@ export const trade = (settings: TradeSettings) =>
         const late = yield* marketData.barAt(ticker, settings.interval, barTime).pipe(Effect.orElseSucceed(() => undefined))
         if (late !== undefined) yield* accept(ticker, late, "rest")
       }
-      // bars of earlier times that were never stepped on (a skipped step) feed the indicators first
-      for (const t of [...arrived.keys()].filter((t) => t < barTime).sort((a, b) => a - b)) {
-        for (const [ticker, bar] of arrived.get(t)!) yield* session.observeLate(ticker, bar)
-        arrived.delete(t)
-      }
+      // bars the step never saw — published before the stream listened (a start mid-session), or of a
+      // skipped step — feed the indicators first, in time order, as a backtest's replay feeds them
+      for (const [ticker, bar] of yield* catchUp(barTime)) yield* session.observeLate(ticker, bar)
       const bars = arrived.get(barTime) ?? new Map<string, Bar>()
       arrived.delete(barTime)
       lastStepBarTime = barTime

@@ -85,6 +85,33 @@ describe("trade: per-ticker actors and a portfolio step", () => {
       expect(live.journal.records.filter((r) => r.type === "fill").length).toBeGreaterThan(0)
     }))
 
+  it.effect("catches up on bars published before it listened: its indicators see every bar, as the backtest's do", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 13)
+      const start = bars.get("AAA")![20].time
+      // the warm-up history it gets at the start is two bars old: a trader that started mid-session
+      const lagging = (replay: Layer.Layer<MarketData>) =>
+        Layer.effect(
+          MarketData,
+          Effect.map(MarketData, (md) => {
+            let first = true
+            return MarketData.of({
+              ...md,
+              history: (t, interval, before, count) => {
+                const lag = first ? 2 * 300_000 : 0
+                first = false
+                return md.history(t, interval, before - lag, count)
+              }
+            })
+          })
+        ).pipe(Layer.provide(replay))
+      const live = world(bars, lagging)
+      yield* drive(trade({ ...settings, maxSteps: 20 }).pipe(Effect.provide(live.layer)), start)
+      const replayed = world(bars)
+      yield* runSession({ ...settings, maxSteps: 20 }).pipe(withSimClock(start), Effect.provide(replayed.layer))
+      expect(decisions(live.journal.records)).toEqual(decisions(replayed.journal.records))
+    }))
+
   it.scoped("keeps trading the other tickers when one ticker's actor is killed, and restarts it", () =>
     Effect.gen(function* () {
       const bars = randomBars(tickers, 80, 5)
