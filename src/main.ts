@@ -25,7 +25,8 @@ usage:
   rl-paper-trader features --indicators LIST --bars FILE.csv
                                                         LIST: macd,rsi_30,…  or technicalindicators NAME:param=value
   rl-paper-trader train --config FILE --out DIR [--until ISO] [--iterations N] [--seed N]
-  rl-paper-trader emulator --bars DIR [--port P] [--speed X] [--start ISO] [--fault-seed N]
+  rl-paper-trader emulator --bars DIR [--port P] [--speed X] [--start ISO]
+                           [--slippage-bps N] [--buy-cost-pct R] [--sell-cost-pct R] [--fault-seed N]
                            [--rate-429 R] [--rate-5xx R] [--rate-5xx-after R] [--latency-ms N] [--latency-jitter-ms N]
                            [--rate-timeout R] [--ws-drop-every S] [--rate-lost-updates R] [--rate-partial-fills R] [--slow-fill-bars N]
                                                         a local Alpaca paper API over a bars folder, with seeded faults
