@@ -50,5 +50,25 @@ describe("the typed journal", () => {
     }))
 })
 
+describe("readJournal on a file a crash may have cut", () => {
+  const bytes = (s: string) => new TextEncoder().encode(s)
+  const cut = JSON.stringify({ type: "cancel", time: "2026-02-17T15:00:00.000Z", ticker: "É", side: "sell", qty: 1, client_order_id: "é" }) + "\n"
+
+  it("keeps every complete record and measures a torn last line in bytes", () => {
+    const read = readJournal(bytes(cut + cut + '{"type":"deci'))
+    expect(read.records).toHaveLength(2)
+    expect(read.keepBytes).toBe(bytes(cut + cut).length)
+    expect(read.tornBytes).toBe(bytes('{"type":"deci').length)
+  })
+
+  it("handles an empty file and a file with no newline at all", () => {
+    expect(readJournal(bytes(""))).toEqual({ records: [], keepBytes: 0, tornBytes: 0, unreadable: [], version: undefined })
+    const torn = readJournal(bytes('{"type":"a"'))
+    expect(torn.records).toEqual([])
+    expect(torn.keepBytes).toBe(0)
+    expect(torn.tornBytes).toBe(11)
+  })
+})
+
 /** Opens a journal file as the trader does and hands back the service. */
 const openJournal = (file: string) => Effect.provide(Journal, JsonlJournalLive({ path: file, sync: false }))
