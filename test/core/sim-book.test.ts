@@ -134,6 +134,28 @@ describe("SimBook, the shared fill model (core/fill-model.ts)", () => {
     expect(v.fill).toMatchObject({ time: 125_000, price: 12 })
   })
 
+  it("with the tape's bar in progress, an order fills on arrival, as the emulator fills it: a step's sells fund its buys", () => {
+    const tape = new Map([["X", [bar(0, 10, 10), bar(60_000, 10.5, 11)]], ["Y", [bar(0, 100, 100), bar(60_000, 101, 102)]]])
+    const barInProgress = (ticker: string, at: number) => tape.get(ticker)!.find((b) => b.time + 60_000 > at)
+    const run = (over: Partial<SimBookOptions>) => {
+      const b = book({ initialCash: 1_000, barMs: 60_000, ...over })
+      b.onBar("X", bar(-60_000, 10, 10))
+      accepted(b.submit(req("X", "buy", 100, "x"), 0))
+      b.onBar("X", bar(0, 10, 10))
+      b.onBar("Y", bar(0, 100, 100))
+      b.takeUpdates()
+      // all the cash is in X: sell it at the close of the first bar, then buy Y with the proceeds
+      accepted(b.submit(req("X", "sell", 100, "s"), 60_000))
+      return { b, buy: b.submit(req("Y", "buy", 10, "b"), 60_000) }
+    }
+    const onArrival = run({ barInProgress })
+    expect(onArrival.buy.ok).toBe(true)
+    expect(onArrival.b.takeUpdates().map((u) => (u._tag === "Fill" ? [u.fill.ticker, u.fill.time, u.fill.price] : u._tag))).toEqual([["X", 60_000, 10.5], ["Y", 60_000, 101]])
+    // without the tape the sell waits for its bar, so its cash is not there for the buy
+    const pending = run({})
+    expect(pending.buy).toEqual({ ok: false, reason: "insufficient buying power" })
+  })
+
   it("books cash as marketFill computes it, for next-open and close fills alike", () => {
     const fees = { buyPct: 0.001, sellPct: 0.002 }
     for (const fillPrice of ["next_open", "close"] as const) {
