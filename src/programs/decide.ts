@@ -152,7 +152,9 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       fills: 0,
       rejections: 0,
       tradedNotional: 0,
-      firstPrices: undefined as ReadonlyArray<number> | undefined
+      firstPrices: undefined as ReadonlyArray<number> | undefined,
+      /** Order intents booked so far: a reconciliation that saw new ones come in meanwhile compares next time. */
+      intents: 0
     }
 
     const historyBars = Math.max(3 * features.warmupBars, state.turbulence === undefined ? 0 : 253)
@@ -252,10 +254,12 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
     const reconcile = Effect.gen(function* () {
       yield* broker.reconcile
       yield* applyUpdates
+      const intentsBefore = state.intents
       const [account, positions, open] = yield* Effect.all([broker.account, broker.positions, broker.openOrders])
-      // an order that moved while we asked may or may not be in the answers: then compare next time
+      // an order that moved, or a step that sent new ones, while we asked may or may not be in the
+      // answers: then compare next time
       yield* broker.reconcile
-      if ((yield* applyUpdates) > 0) return undefined
+      if ((yield* applyUpdates) > 0 || state.intents !== intentsBefore) return undefined
       const differences = state.ledger.reconcile({
         cash: account.cash,
         positions: new Map(positions.filter((p) => tickers.includes(p.ticker)).map((p) => [p.ticker, p.qty])),
@@ -374,6 +378,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
           yield* Metric.set(TradingMetrics.lastDecision, now / 1000)
         }
         for (const intent of intents) state.ledger.intend(intent, closes[tickers.indexOf(intent.ticker)])
+        state.intents += intents.length
         return intents.map(toRequest)
       })
 

@@ -168,6 +168,7 @@ export const trade = (settings: TradeSettings) =>
      * Reconciles the ledger with the broker once nothing is in flight, while the step waits for its
      * bars: the decision never waits for a broker round trip. A failure is logged and tried again.
      */
+    let reconciling: Fiber.RuntimeFiber<void> | undefined
     const reconcileWhenQuiet = Effect.gen(function* () {
       for (;;) {
         if (inFlight === 0) {
@@ -237,9 +238,11 @@ export const trade = (settings: TradeSettings) =>
         yield* sleepUntil(barEnd)
         return true
       }
-      const reconciling = yield* Effect.fork(reconcileWhenQuiet)
+      // one reconciliation at a time; an unfinished one (the broker is slow) finishes in the
+      // background and stands back if the step sends orders meanwhile
+      if (reconciling === undefined || reconciling.unsafePoll() !== null) reconciling = yield* Effect.fork(reconcileWhenQuiet)
       yield* waitForBars(barTime, barEnd + graceMs)
-      yield* Fiber.interrupt(reconciling)
+      yield* Fiber.interruptFork(reconciling)
       const missing = tickers.filter((t) => arrived.get(barTime)?.has(t) !== true)
       for (const ticker of missing) {
         const late = yield* marketData.barAt(ticker, settings.interval, barTime).pipe(Effect.orElseSucceed(() => undefined))
