@@ -167,10 +167,13 @@ export class Ledger {
     }
   }
 
-  /** Cash plus every position at its latest mark (a position without a mark counts at 0). */
+  /**
+   * Cash plus every position at its latest mark (a position without a mark counts at 0), summed in
+   * ticker order: the same positions give the same double whatever order their fills came in.
+   */
   equity(): number {
     let equity = this.cash
-    for (const [ticker, qty] of this.positions) equity += qty * (this.marks.get(ticker) ?? 0)
+    for (const ticker of [...this.positions.keys()].sort()) equity += this.positions.get(ticker)! * (this.marks.get(ticker) ?? 0)
     return equity
   }
 

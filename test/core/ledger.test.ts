@@ -51,6 +51,19 @@ describe("Ledger", () => {
     for (const order of [[3, 2, 1, 0], [1, 3, 0, 2], [2, 0, 3, 1]]) expect(cashAfter(order)).toBe(reference)
   })
 
+  it("marks equity to the same double whatever order the positions were opened in", () => {
+    // with these numbers, summing in another order gives another last bit
+    const holdings = [["AAA", 462, 161.48], ["BBB", 345, 24.57], ["CCC", 322, 102.61]] as const
+    const equityAfter = (order: ReadonlyArray<number>) => {
+      const ledger = new Ledger(["AAA", "BBB", "CCC"], { buyPct: 0, sellPct: 0 }, { cash: 57.743274 })
+      for (const i of order) ledger.fill({ clientOrderId: holdings[i][0], ticker: holdings[i][0], side: "buy", qty: holdings[i][1], price: 0 })
+      for (const [t, , p] of holdings) ledger.mark(t, p)
+      return ledger.equity()
+    }
+    expect(equityAfter([2, 1, 0])).toBe(equityAfter([0, 1, 2]))
+    expect(equityAfter([1, 2, 0])).toBe(equityAfter([0, 1, 2]))
+  })
+
   it("books a fill at the price the wire carries (nine decimals)", () => {
     expect(wirePrice(100.0123456789123)).toBe(100.012345679)
     const ledger = new Ledger(tickers, { buyPct: 0, sellPct: 0 }, { cash: 1_000 })
