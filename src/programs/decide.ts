@@ -3,7 +3,7 @@ import type { TradeRules } from "../core/actions.js"
 import type { Bar } from "../core/bar.js"
 import { newYorkDay } from "../core/aggregate.js"
 import { clientOrderId, flattenOrders, type KernelConfig, observe, type OrderIntent, planStep, type StepInput } from "../core/kernel.js"
-import { type Fees, Ledger, ledgerFromJournal, type LedgerSnapshot, NO_FEES } from "../core/ledger.js"
+import { type Fees, Ledger, ledgerFromJournal, type LedgerSnapshot, NO_FEES, wirePrice } from "../core/ledger.js"
 import { formatUtc } from "../core/nytime.js"
 import type { RiskLimits } from "../core/risk.js"
 import { type GuardEvent, type GuardLimits, RiskGuard } from "../core/risk-guard.js"
@@ -211,7 +211,8 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
           const qty = cumulative - before.qty
           if (qty <= 1e-9) return false
           const avg = update.order.filledAvgPrice
-          const price = Math.abs(qty - update.fill.qty) <= 1e-9 || avg === undefined ? update.fill.price : (avg * cumulative - before.notional) / qty
+          // booked and journaled at the price the wire carries, in a backtest as live
+          const price = wirePrice(Math.abs(qty - update.fill.qty) <= 1e-9 || avg === undefined ? update.fill.price : (avg * cumulative - before.notional) / qty)
           addFill(id, qty, price)
           const fee = state.ledger.fill({ clientOrderId: id, ticker: update.fill.ticker, side: update.fill.side, qty, price })
           state.fills++

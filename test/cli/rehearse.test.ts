@@ -69,17 +69,22 @@ describe("rehearse (the live path against the emulator on one virtual clock)", (
     const comparison = result.comparison!
     expect(comparison.decisions.common).toBe(STEPS)
     expect(comparison.matched_fills).toBe(result.summary.fills)
-    expect(comparison.fill_price_diff_bps.max_abs).toBeLessThan(1e-6)
-    const tickers = 3
+    expect(comparison.fill_price_diff_bps.max_abs).toBe(0)
     const byBar = new Map(decisions(backtest).map((d) => [d.bar_time, d]))
     for (const p of decisions(paper)) {
       const q = byBar.get(p.bar_time)!
-      const [po, qo] = [p.observation as Array<number>, q.observation as Array<number>]
-      // [cash, closes…, holdings…, indicators…]: the market part is the same bars and features
-      expect(po.slice(1, 1 + tickers)).toEqual(qo.slice(1, 1 + tickers))
-      expect(po.slice(1 + 2 * tickers)).toEqual(qo.slice(1 + 2 * tickers))
-      expect({ bar_time: p.bar_time, orders: p.orders }).toEqual({ bar_time: q.bar_time, orders: q.orders })
+      // one kernel, one ledger: the same observation to the last bit (cash included), ledger state, action and orders
+      expect({ bar_time: p.bar_time, observation: p.observation, state: p.state, action: p.action, orders: p.orders }).toEqual({
+        bar_time: q.bar_time,
+        observation: q.observation,
+        state: q.state,
+        action: q.action,
+        orders: q.orders
+      })
     }
+    expect(comparison.equity).toMatchObject({ returns_correlation: 1, dtw_annualized: 0, final_diff_pct: 0 })
+    expect(comparison.divergences).toEqual([])
+    expect(comparison.unexplained).toBe(0)
     expect(comparison.identical_orders).toBe(STEPS)
   }, 60_000)
 
