@@ -6,8 +6,10 @@
  * SIGKILL at seeded moments and restarted. Each session then lets orders settle, runs the
  * trader's restart recovery once more and checks the journal against the emulator's own state:
  * no duplicate orders or decisions, no order or fill the journal did not write down, positions
- * equal to the journal's fills, no crash. Prints ONE JSON line on stdout (progress on stderr);
- * exit 0 only when all four counts are 0.
+ * equal to the journal's fills, no crash. Once per session (--quick: once) a second `trade` with the same config
+ * is started while one runs (a service manager's double start): it must exit 2 naming the running
+ * one's pid, touching nothing. Prints ONE JSON line on stdout (progress on stderr);
+ * exit 0 only when all four counts and the double-start failures are 0.
  *
  * `chaos [--seed N] [--sessions N] [--kills N] [--steps N] [--speed X] [--quick] [--keep]
  *        [--all-endpoints]`
@@ -240,6 +242,26 @@ export const verifySession = (orders: ReadonlyArray<EmulatorOrder>, positions: R
   }
 }
 
+/** How a second `trade` started on a running one's config ended. */
+export interface DoubleStartResult {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stderr: string
+  /** Real time from its spawn to its exit. */
+  readonly ms: number
+  /** The pid of the trader that held the journal. */
+  readonly holderPid: number
+}
+
+/** What is wrong with a double start's outcome (undefined: it exited 2 naming the holder's pid). */
+export const doubleStartProblem = (r: DoubleStartResult): string | undefined => {
+  const named = r.stderr.includes(`is in use by another rl-paper-trader (pid ${r.holderPid})`)
+  if (r.code === 2 && named) return undefined
+  const last = r.stderr.trim().split("\n").slice(-3).join(" | ")
+  return `a second trade on the same config ${r.code === null ? `was killed (${r.signal}) after ${r.ms} ms` : `exited ${r.code}`}` +
+    `${named ? "" : ` without naming the running trader (pid ${r.holderPid})`}: ${last}`
+}
+
 /** A trader run's stderr showing a crash: an `internal error` line or a stack trace (raw, or escaped in a JSON/logfmt log line). */
 export const stderrShowsCrash = (stderr: string): boolean => /internal error/.test(stderr) || /(\n|\\n) {4}at /.test(stderr)
 
@@ -407,6 +429,8 @@ interface RunResult {
   readonly newDecisions: number
   readonly durationMs: number
   readonly hung: boolean
+  /** The double start tried during this run; undefined when none was, or it could not conclude (this run ended first). */
+  readonly doubleStart: DoubleStartResult | undefined
 }
 
 interface RunSpec {
@@ -424,18 +448,27 @@ interface RunSpec {
   readonly onPartialFill: (f: () => void) => () => void
   /** Called right when the trader is killed (to freeze market time until the next trader's first request). */
   readonly onKill?: () => void
+  /** Once this run's session has started (it holds the journal), start a second trader on the same config; a planned kill waits for it. */
+  readonly doubleStart?: boolean
 }
+
+/** A second trader must be refused within a few seconds; past this it is killed and counted as a failure. */
+const DOUBLE_START_LIMIT_MS = 20_000
 
 const runTrader = (spec: RunSpec): Promise<RunResult> =>
   new Promise((resolve) => {
     const t0 = Date.now()
     const firstLine = spec.tail.lines.length
-    const child = spawn(process.execPath, [MAIN, "trade", "--config", spec.config, "--max-steps", String(spec.maxSteps)], {
-      cwd: PROJECT,
-      env: { ...process.env, APCA_API_KEY_ID: EMULATOR_KEY_ID, APCA_API_SECRET_KEY: EMULATOR_SECRET_KEY },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    live.add(child)
+    const spawnTrader = (maxSteps: number) => {
+      const c = spawn(process.execPath, [MAIN, "trade", "--config", spec.config, "--max-steps", String(maxSteps)], {
+        cwd: PROJECT,
+        env: { ...process.env, APCA_API_KEY_ID: EMULATOR_KEY_ID, APCA_API_SECRET_KEY: EMULATOR_SECRET_KEY },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      live.add(c)
+      return c
+    }
+    const child = spawnTrader(spec.maxSteps)
     let stderr = ""
     let killed = false
     let hung = false
@@ -443,7 +476,40 @@ const runTrader = (spec: RunSpec): Promise<RunResult> =>
     let killScheduled = false
     const timers: Array<NodeJS.Timeout> = []
     const alive = () => child.exitCode === null && child.signalCode === null
-    const kill9 = () => {
+    // the double start: a second trader while this one holds the journal
+    let intruder: ChildProcess | undefined
+    let intruderResult: Promise<DoubleStartResult | undefined> = Promise.resolve(undefined)
+    let killWaits = false
+    const intruderRunning = () => intruder !== undefined && intruder.exitCode === null && intruder.signalCode === null
+    const startIntruder = () => {
+      const started = Date.now()
+      const holderPid = child.pid!
+      const c = spawnTrader(1)
+      intruder = c
+      let err = ""
+      c.stdout!.on("data", () => undefined)
+      c.stderr!.on("data", (d: Buffer) => void (err += d.toString("utf8")))
+      const watchdog = setTimeout(() => c.kill("SIGKILL"), DOUBLE_START_LIMIT_MS)
+      intruderResult = new Promise((done) =>
+        c.on("exit", (code, signal) => {
+          live.delete(c)
+          clearTimeout(watchdog)
+          // killed because this run ended first: the lock was free by then, nothing to conclude
+          const inconclusive = signal === "SIGKILL" && !alive() && Date.now() - started < DOUBLE_START_LIMIT_MS
+          done(inconclusive ? undefined : { code, signal, stderr: err, ms: Date.now() - started, holderPid })
+          if (killWaits) {
+            killWaits = false
+            kill9()
+          }
+        })
+      )
+    }
+    const kill9 = (): void => {
+      if (intruderRunning()) {
+        // a kill now would free the lock and let the second trader in: kill once it is refused
+        killWaits = true
+        return
+      }
       if (alive() && !killed) {
         killed = true
         child.kill("SIGKILL")
@@ -465,6 +531,7 @@ const runTrader = (spec: RunSpec): Promise<RunResult> =>
       const lines = mine()
       const r = lines.findIndex((l) => l.record?.type === "recovery")
       if (recoveryMs === undefined && r >= 0 && lines.length > r + 1) recoveryMs = lines[r + 1].at - t0
+      if (spec.doubleStart === true && intruder === undefined && alive() && lines.some((l) => l.record?.type === "session_start")) startIntruder()
       const k = spec.kill
       if (k === undefined || killScheduled) return
       const due = k.kind === "decision" ? lines.filter((l) => l.record?.type === "decision").length >= k.nth : k.kind === "recovery" && r >= 0
@@ -492,6 +559,8 @@ const runTrader = (spec: RunSpec): Promise<RunResult> =>
       live.delete(child)
       for (const t of timers) clearTimeout(t)
       unlistenPartial()
+      // this run is over and its lock free: a second trader still starting must not get to trade
+      if (intruderRunning()) intruder!.kill("SIGKILL")
       // the journal's last records, written just before the exit
       setTimeout(() => {
         spec.tail.poll()
@@ -500,16 +569,19 @@ const runTrader = (spec: RunSpec): Promise<RunResult> =>
         const r = lines.findIndex((l) => l.record?.type === "recovery")
         if (recoveryMs === undefined && r >= 0 && lines.length > r + 1) recoveryMs = lines[r + 1].at - t0
         fs.writeFileSync(spec.logFile, stderr)
-        resolve({
-          killed,
-          code,
-          signal,
-          stderr,
-          recoveryMs,
-          newDecisions: lines.filter((l) => l.record?.type === "decision").length,
-          durationMs: Date.now() - t0,
-          hung
-        })
+        void intruderResult.then((doubleStart) =>
+          resolve({
+            killed,
+            code,
+            signal,
+            stderr,
+            recoveryMs,
+            newDecisions: lines.filter((l) => l.record?.type === "decision").length,
+            durationMs: Date.now() - t0,
+            hung,
+            doubleStart
+          })
+        )
       }, 20)
     })
   })
@@ -610,6 +682,9 @@ interface SessionOutcome {
   readonly position_mismatches: number
   readonly unhandled_errors: number
   readonly recoveryMs: ReadonlyArray<number>
+  readonly doubleStarts: number
+  readonly doubleStartFailures: number
+  readonly doubleStartMs: ReadonlyArray<number>
 }
 
 const sumCounts = (a: Record<string, number>, b: Record<string, number>) => {
@@ -696,6 +771,10 @@ const runSession = async (
   let kills = 0
   let unhandled = 0
   const recoveryMs: Array<number> = []
+  let doubleStart: DoubleStartResult | undefined
+  let doubleStartFailures = 0
+  // every session tries a double start; --quick only its first (each costs a trader's start-up)
+  const tryDoubleStart = !options.quick || index === 0
   const check = (label: string, r: RunResult, expectExit: boolean) => {
     if (r.recoveryMs !== undefined) recoveryMs.push(r.recoveryMs)
     const crashed = stderrShowsCrash(r.stderr)
@@ -732,9 +811,29 @@ const runSession = async (
       const label = `run ${run + 1}`
       const limitMs = Math.min(deadline - Date.now(), 30_000 + (remaining + 6) * barRealMs * 3)
       log(`${tag} ${label}: trade --max-steps ${remaining}${kill === undefined ? " (to completion)" : `, kill -9 ${describeKill(kill)}`}`)
-      const r = await runTrader({ label, config, maxSteps: remaining, tail, kill, limitMs, onPartialFill, onKill: freeze, logFile: nodePath.join(dir, `run-${run + 1}.stderr.log`) })
+      const r = await runTrader({
+        label,
+        config,
+        maxSteps: remaining,
+        tail,
+        kill,
+        limitMs,
+        onPartialFill,
+        onKill: freeze,
+        doubleStart: tryDoubleStart && doubleStart === undefined,
+        logFile: nodePath.join(dir, `run-${run + 1}.stderr.log`)
+      })
       if (r.killed) kills++
       check(label, r, true)
+      if (r.doubleStart !== undefined) {
+        doubleStart = r.doubleStart
+        const problem = doubleStartProblem(r.doubleStart)
+        if (problem !== undefined) {
+          doubleStartFailures++
+          problems.push(`${tag} ${label}: ${problem}`)
+        }
+        log(`${tag} ${label}: double start: ${problem === undefined ? `refused, exit 2 naming pid ${r.doubleStart.holderPid}` : `FAILED: ${problem}`} after ${r.doubleStart.ms} ms`)
+      }
       log(
         `${tag} ${label}: ${r.killed ? "killed (SIGKILL)" : r.hung ? "hung" : `exit ${r.code}`} after ${r.durationMs} ms, +${r.newDecisions} decisions ` +
           `(${tail.decisions()}/${options.steps})${r.recoveryMs === undefined ? "" : `, recovery ${r.recoveryMs} ms`}`
@@ -747,6 +846,7 @@ const runSession = async (
       if (r.killed) await sleep(rng.int(200))
     }
     if (tail.decisions() < options.steps) log(`${tag}: WARNING only ${tail.decisions()}/${options.steps} decisions`)
+    if (tryDoubleStart && doubleStart === undefined) log(`${tag}: WARNING the double start was not tried (no run lasted long enough)`)
 
     thaw()
     // let orders settle: the market moves to the day's close (day orders fill or expire), then the
@@ -793,9 +893,9 @@ const runSession = async (
     }
     log(
       `${tag}: ${orders.length} orders, ${decisions} decisions, ${kills} kills; duplicates ${v.duplicate_orders}, lost ${v.lost_journal_records}, ` +
-        `position mismatches ${v.position_mismatches}, unhandled ${unhandled}; faults ${JSON.stringify(emu.faultCounts())}`
+        `position mismatches ${v.position_mismatches}, unhandled ${unhandled}, double-start failures ${doubleStartFailures}; faults ${JSON.stringify(emu.faultCounts())}`
     )
-    const ok = bad + unhandled === 0
+    const ok = bad + unhandled + doubleStartFailures === 0
     if (ok && !options.keep) fs.rmSync(dir, { recursive: true, force: true })
     else log(`${tag}: kept ${dir}`)
     return {
@@ -807,7 +907,10 @@ const runSession = async (
       lost_journal_records: v.lost_journal_records,
       position_mismatches: v.position_mismatches,
       unhandled_errors: unhandled,
-      recoveryMs
+      recoveryMs,
+      doubleStarts: doubleStart === undefined ? 0 : 1,
+      doubleStartFailures,
+      doubleStartMs: doubleStart === undefined ? [] : [doubleStart.ms]
     }
   } finally {
     tail.stop()
@@ -842,7 +945,10 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     lost_journal_records: 0,
     position_mismatches: 0,
     unhandled_errors: 0,
-    recovery: [] as Array<number>
+    recovery: [] as Array<number>,
+    double_starts: 0,
+    double_start_failures: 0,
+    doubleStartMs: [] as Array<number>
   }
   let sessionsDone = 0
   let timedOut = false
@@ -850,7 +956,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     const rec = totals.recovery
     const ok =
       !timedOut && sessionsDone === options.sessions &&
-      totals.duplicate_orders + totals.lost_journal_records + totals.position_mismatches + totals.unhandled_errors === 0
+      totals.duplicate_orders + totals.lost_journal_records + totals.position_mismatches + totals.unhandled_errors + totals.double_start_failures === 0
     return {
       ok,
       text: JSON.stringify({
@@ -868,6 +974,9 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
           max: rec.length === 0 ? 0 : Math.max(...rec),
           mean: rec.length === 0 ? 0 : Math.round(rec.reduce((a, b) => a + b, 0) / rec.length)
         },
+        double_starts: totals.double_starts,
+        double_start_failures: totals.double_start_failures,
+        double_start_ms: { max: totals.doubleStartMs.length === 0 ? 0 : Math.max(...totals.doubleStartMs) },
         ...(timedOut ? { timed_out: true } : {}),
         ok
       })
@@ -904,6 +1013,9 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
       totals.position_mismatches += s.position_mismatches
       totals.unhandled_errors += s.unhandled_errors
       totals.recovery.push(...s.recoveryMs)
+      totals.double_starts += s.doubleStarts
+      totals.double_start_failures += s.doubleStartFailures
+      totals.doubleStartMs.push(...s.doubleStartMs)
       sessionsDone++
     } catch (e) {
       problems.push(`session ${i + 1}: the harness failed: ${(e as Error).stack ?? String(e)}`)

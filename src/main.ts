@@ -14,7 +14,7 @@ const usage = `rl-paper-trader — run a trained RL agent (ONNX) in simulation o
 usage:
   rl-paper-trader demo                                  backtest the bundled demo agent, then paper-trade it against
                                                         a local Alpaca emulator, and print the summaries
-  rl-paper-trader trade --config FILE [--max-steps N] [--metrics-port P] [--allow-live]
+  rl-paper-trader trade --config FILE [--max-steps N] [--metrics-port P] [--allow-live] [--fresh-journal]
                                                         trade on an Alpaca paper account (keys: api_keys.yaml or APCA_*)
   rl-paper-trader backtest --config FILE --out DIR [--start ISO] [--end ISO] [--max-steps N]
   rl-paper-trader compare --config FILE --journal PAPER.jsonl --out DIR
@@ -33,8 +33,8 @@ usage:
 
 exit codes: 0 done, 1 runtime failure, 2 bad configuration, arguments or input files`
 
-/** Errors that are the user's input: message, exit 2. */
-const inputErrors = new Set(["UsageError", "ConfigError", "ModelError", "BarsFileError"])
+/** Errors that are the user's input (or a second instance of a running trader): message, exit 2. */
+const inputErrors = new Set(["UsageError", "ConfigError", "ModelError", "BarsFileError", "JournalLocked", "ForeignJournal"])
 
 const program = Effect.gen(function* () {
   const args = parseArgs(process.argv.slice(2))

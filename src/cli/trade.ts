@@ -49,7 +49,10 @@ export interface TradeOverrides {
   readonly maxSteps?: number | undefined
   readonly metricsPort?: number | undefined
   readonly journalPath?: string | undefined
+  /** Start the journal empty (demo and rehearsal: their journal is an output of this run, like a backtest's). */
   readonly freshJournal?: boolean
+  /** Start a new journal, keeping the old one as `journal.jsonl.<timestamp>` (`trade --fresh-journal`). */
+  readonly moveAsideJournal?: boolean
   /** Runs the program on this clock (a rehearsal's virtual clock) instead of the broker's time. */
   readonly clock?: Clock.Clock | undefined
   /** What the broker charges per fill, for the ledger (an emulator set up with the config's `simulation.fees`); default none, as Alpaca. */
@@ -101,7 +104,14 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
       live,
       IndicatorFeatureEngineLive(card.tickers, indicators),
       OnnxPolicyLive(deployment.modelDir),
-      JsonlJournalLive({ path: journalPath, sync: true, truncate: overrides.freshJournal === true }),
+      JsonlJournalLive({
+        path: journalPath,
+        sync: true,
+        truncate: overrides.freshJournal === true,
+        moveAside: overrides.moveAsideJournal === true,
+        // the journal refuses another deployment's or model's past (a restart would resume from it)
+        owner: { deployment: deployment.deploymentId, model: { name: card.name, version: String(card.version), sha256: card.onnx.sha256 } }
+      }),
       overrides.metricsPort === undefined ? Layer.empty : MetricsServerLive(overrides.metricsPort)
     )
     const program = trade({
@@ -134,16 +144,16 @@ export const formatSession = (s: SessionSummary, journalPath: string): string =>
   ].join("\n")
 }
 
-/** `trade --config FILE [--max-steps N] [--metrics-port P] [--allow-live]`. */
+/** `trade --config FILE [--max-steps N] [--metrics-port P] [--allow-live] [--fresh-journal]`. */
 export const tradeCommand = (flags: Flags) =>
   Effect.gen(function* () {
-    const bad = checkFlags("trade", flags, { required: ["config"], optional: ["max-steps", "metrics-port"], switches: ["allow-live"] })
+    const bad = checkFlags("trade", flags, { required: ["config"], optional: ["max-steps", "metrics-port"], switches: ["allow-live", "fresh-journal"] })
     if (bad !== undefined) return yield* bad
     const maxSteps = yield* orFail(intFlag(flags, "max-steps", 1))
     const metricsPort = yield* orFail(intFlag(flags, "metrics-port", 1))
     const deployment = yield* loadDeployment(stringFlag(flags, "config")!)
     yield* checkPaperOnly(deployment, flags.get("allow-live") === true)
-    const { summary, journalPath } = yield* runTrade(deployment, { maxSteps, metricsPort })
+    const { summary, journalPath } = yield* runTrade(deployment, { maxSteps, metricsPort, moveAsideJournal: flags.get("fresh-journal") === true })
     yield* Console.log(formatSession(summary, journalPath))
     return 0
   })

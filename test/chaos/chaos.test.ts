@@ -3,6 +3,7 @@ import {
   countDuplicateOrders,
   countLostJournalRecords,
   countPositionMismatches,
+  doubleStartProblem,
   type EmulatorOrder,
   type JournalEntry,
   parseChaosArgs,
@@ -126,6 +127,15 @@ describe("chaos verification", () => {
     expect(stderrShowsCrash("Error: x\n    at f (file.js:1:1)")).toBe(true)
     expect(stderrShowsCrash('{"message":"Error: x\\n    at f (file.js:1:1)"}')).toBe(true)
     expect(stderrShowsCrash('{"message":"session started","logLevel":"INFO"}')).toBe(false)
+  })
+
+  it("accepts a double start only when it exited 2 naming the running trader's pid", () => {
+    const refused = "error: journal /tmp/j/journal.jsonl is in use by another rl-paper-trader (pid 4242): stop it first\n"
+    expect(doubleStartProblem({ code: 2, signal: null, stderr: refused, ms: 900, holderPid: 4242 })).toBeUndefined()
+    expect(doubleStartProblem({ code: 2, signal: null, stderr: refused, ms: 900, holderPid: 4243 })).toMatch(/without naming the running trader \(pid 4243\)/)
+    expect(doubleStartProblem({ code: 2, signal: null, stderr: "error: config.yaml: bad\n", ms: 900, holderPid: 4242 })).toMatch(/exited 2 without naming/)
+    expect(doubleStartProblem({ code: 0, signal: null, stderr: "", ms: 900, holderPid: 4242 })).toMatch(/exited 0/)
+    expect(doubleStartProblem({ code: null, signal: "SIGKILL", stderr: "", ms: 20_000, holderPid: 4242 })).toMatch(/was killed \(SIGKILL\) after 20000 ms/)
   })
 
   it("parses its flags; --quick is a smaller run", () => {
