@@ -59,11 +59,42 @@ export const stringFlag = (flags: ReadonlyMap<string, string | true>, name: stri
   return typeof v === "string" ? v : undefined
 }
 
-export const intFlag = (flags: ReadonlyMap<string, string | true>, name: string, min = 0): number | UsageError | undefined => {
+/** The highest TCP port: a flag named `port` or `…-port` never accepts more. */
+export const MAX_PORT = 65_535
+
+const defaultMax = (name: string): number => (name === "port" || name.endsWith("-port") ? MAX_PORT : Number.MAX_SAFE_INTEGER)
+
+const rangeText = (min: number, max: number): string => (max >= Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`)
+
+/**
+ * A whole-number flag in [min, max] (default max: {@link MAX_PORT} for a port flag, else any safe
+ * integer); anything else — a fraction, `1e3`, `0x10`, out of range — is a UsageError naming the flag, the value and the range.
+ */
+export const intFlag = (
+  flags: ReadonlyMap<string, string | true>,
+  name: string,
+  min = 0,
+  max = defaultMax(name)
+): number | UsageError | undefined => {
   const v = stringFlag(flags, name)
   if (v === undefined) return undefined
-  const n = Number(v)
-  return Number.isInteger(n) && n >= min ? n : new UsageError({ detail: `--${name} must be a whole number ≥ ${min}, got '${v}'` })
+  const n = /^[+-]?\d+$/.test(v.trim()) ? Number(v) : NaN
+  return Number.isSafeInteger(n) && n >= min && n <= max ? n : new UsageError({ detail: `--${name} must be a whole number ${rangeText(min, max)}, got '${v}'` })
+}
+
+/** A finite number flag above `min` (or at least it, with `minInclusive`) and at most `max`; else a UsageError naming the flag, the value and the range. */
+export const numberFlag = (
+  flags: ReadonlyMap<string, string | true>,
+  name: string,
+  range: { readonly min: number; readonly minInclusive?: boolean; readonly max?: number }
+): number | UsageError | undefined => {
+  const v = stringFlag(flags, name)
+  if (v === undefined) return undefined
+  const n = v.trim() === "" ? NaN : Number(v)
+  const max = range.max ?? Number.MAX_VALUE
+  const ok = Number.isFinite(n) && (range.minInclusive === true ? n >= range.min : n > range.min) && n <= max
+  const text = `${range.minInclusive === true ? "≥" : ">"} ${range.min}${range.max === undefined ? "" : ` and ≤ ${range.max}`}`
+  return ok ? n : new UsageError({ detail: `--${name} must be a finite number ${text}, got '${v}'` })
 }
 
 export const timeFlag = (flags: ReadonlyMap<string, string | true>, name: string): number | UsageError | undefined => {

@@ -4,10 +4,10 @@ import { parseBarsCsv } from "../core/bars-csv.js"
 import { modelMismatches } from "../core/compatibility.js"
 import { featureTable } from "../core/indicators/index.js"
 import type { RiskLimits } from "../core/risk.js"
-import type { GuardLimits } from "../core/risk-guard.js"
 import type { RiskConfig } from "../domain/Config.js"
 import { type Deployment, loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
+import { checkReadableFile, MAX_BYTES } from "../config/files.js"
 import { intervalMillis, simulatedFees } from "../domain/Config.js"
 import { JsonlJournalLive } from "../layers/JsonlJournal.js"
 import { OnnxPolicyLive, readModelCard } from "../layers/OnnxPolicy.js"
@@ -18,14 +18,16 @@ import { withSimClock } from "../layers/SimClock.js"
 import { BarsFileError } from "../services/MarketData.js"
 import { ModelError } from "../services/Policy.js"
 import { backtest, type BacktestReport } from "../programs/backtest.js"
+import type { SessionGuardLimits } from "../programs/decide.js"
 import { checkFlags, intFlag, orFail, parseIndicatorList, stringFlag, timeFlag, UsageError } from "./args.js"
 
 type Flags = ReadonlyMap<string, string | true>
 
-export const guardLimits = (risk: RiskConfig): GuardLimits => ({
+export const guardLimits = (risk: RiskConfig): SessionGuardLimits => ({
   dailyLossLimit: risk.daily_loss_limit,
   maxConsecutiveRejections: risk.max_consecutive_rejections,
-  breakerCooldownSteps: risk.breaker_cooldown_steps
+  breakerCooldownSteps: risk.breaker_cooldown_steps,
+  maxConsecutivePolicyErrors: risk.max_consecutive_policy_errors
 })
 
 export const riskLimits = (risk: RiskConfig): RiskLimits => ({
@@ -143,6 +145,9 @@ export const featuresCommand = (flags: Flags) =>
     if (typeof definitions === "string") return yield* new UsageError({ detail: `features: ${definitions}` })
     const fs = yield* FileSystem.FileSystem
     const file = stringFlag(flags, "bars")!
+    yield* checkReadableFile(file, { maxBytes: MAX_BYTES.barsCsv, what: "the bars file" }).pipe(
+      Effect.mapError((e) => new BarsFileError({ file, problems: [{ line: 0, message: e.detail }] }))
+    )
     const text = yield* fs.readFileString(file).pipe(
       Effect.mapError(() => new BarsFileError({ file, problems: [{ line: 0, message: "cannot read the bars file" }] }))
     )

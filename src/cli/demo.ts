@@ -1,10 +1,10 @@
 import { fileURLToPath } from "node:url"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect } from "effect"
-import * as YAML from "yaml"
 import { barsToCsv, syntheticMarket, tradingDays } from "../core/synthetic-market.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
+import { readYaml } from "../config/yaml.js"
 import { intervalMillis, simulatedFees } from "../domain/Config.js"
 import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
 import { loadBarTape } from "../layers/SimExchange.js"
@@ -32,11 +32,10 @@ export const demoCommand = (flags: Flags) =>
     const bad = checkFlags("demo", flags, { optional: ["out"] })
     if (bad !== undefined) return yield* bad
     const path = yield* Path.Path
-    const fs = yield* FileSystem.FileSystem
     const configFile = projectFile("config/demo.yaml")
     const outDir = path.resolve(stringFlag(flags, "out") ?? "out/demo")
     const deployment = yield* loadDeployment(configFile)
-    const card = YAML.parse(yield* fs.readFileString(path.join(deployment.modelDir, "model.yaml"))) as { training?: { until?: string } }
+    const card = (yield* readYaml(path.join(deployment.modelDir, "model.yaml"), "model.yaml")).value as { training?: { until?: string } }
     const split = card.training?.until === undefined ? undefined : Date.parse(card.training.until)
     yield* Console.log(
       `rl-paper-trader demo: agent ${path.relative(process.cwd(), deployment.modelDir)} trading ${deployment.config.tickers.join(", ")} ` +

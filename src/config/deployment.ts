@@ -24,7 +24,7 @@ export const loadDeployment = (
     const path = yield* Path.Path
     const fs = yield* FileSystem.FileSystem
     const file = path.resolve(configFile)
-    const doc = yield* readYaml(file)
+    const doc = yield* readYaml(file, "deployment config")
     const config = yield* decodeDocument(DeploymentConfig, doc, { unknownKeys: "error" })
     const base = path.dirname(file)
     const resolve = (p: string) => path.resolve(base, p)
@@ -40,7 +40,7 @@ export const loadDeployment = (
 
     const environmentFile = resolve(config.environment)
     yield* mustExist("environment", environmentFile, "file")
-    const environment = yield* readYaml(environmentFile).pipe(
+    const environment = yield* readYaml(environmentFile, "environment config").pipe(
       Effect.flatMap((envDoc) => decodeDocument(EnvironmentConfig, envDoc, { unknownKeys: "error" }))
     )
     const modelDir = resolve(config.model)

@@ -39,7 +39,7 @@ const envKey = (name: string) =>
 
 const fromFile = (file: string) =>
   Effect.gen(function* () {
-    const doc = yield* readYaml(file)
+    const doc = yield* readYaml(file, "keys file")
     const root = doc.value
     const alpaca = typeof root === "object" && root !== null && !Array.isArray(root) ? (root as Record<string, unknown>).alpaca : undefined
     if (typeof alpaca !== "object" || alpaca === null || Array.isArray(alpaca)) {

@@ -2,6 +2,10 @@ import { FileSystem } from "@effect/platform"
 import { Effect, ParseResult, Schema } from "effect"
 import * as YAML from "yaml"
 import { ConfigError } from "./errors.js"
+import { checkReadableFile, MAX_BYTES } from "./files.js"
+
+/** Aliases a document may expand (yaml counts each alias by the size of what it copies): a small config never needs more; an alias bomb does. */
+export const MAX_YAML_ALIASES = 100
 
 export interface YamlDocument {
   readonly file: string
@@ -37,12 +41,23 @@ export const parseYaml = (file: string, text: string): Effect.Effect<YamlDocumen
       }
       return undefined
     }
-    return Effect.succeed({ file, value: doc.toJS() as unknown, lineOf })
+    let value: unknown
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES })
+    } catch (e) {
+      const detail = e instanceof ReferenceError && /alias/i.test(e.message)
+        ? `too many YAML alias expansions (limit ${MAX_YAML_ALIASES}): refused as a possible alias bomb`
+        : `YAML cannot be read: ${(e as Error).message.split("\n")[0]}`
+      return Effect.fail(new ConfigError({ file, detail }))
+    }
+    return Effect.succeed({ file, value, lineOf })
   })
 
-export const readYaml = (file: string): Effect.Effect<YamlDocument, ConfigError, FileSystem.FileSystem> =>
+/** Reads and parses a YAML file; `what` names it in errors. A non-regular file or one over {@link MAX_BYTES}.yaml is refused unread. */
+export const readYaml = (file: string, what = "YAML file"): Effect.Effect<YamlDocument, ConfigError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
+    yield* checkReadableFile(file, { maxBytes: MAX_BYTES.yaml, what })
     const text = yield* fs.readFileString(file).pipe(
       Effect.mapError((e) =>
         new ConfigError({ file, detail: e._tag === "SystemError" && e.reason === "NotFound" ? "file not found" : `cannot read: ${e.message}` })

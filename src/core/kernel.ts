@@ -79,12 +79,31 @@ export const observe = (config: KernelConfig, input: StepInput): Float64Array =>
   })
 
 /**
+ * What is not finite in an action — `NaN at [0]; +Inf at [2]` — or undefined when every value is.
+ * The session refuses such an action before the kernel sees it.
+ */
+export const nonFiniteProblem = (action: ArrayLike<number>): string | undefined => {
+  const byKind = new Map<string, Array<number>>()
+  for (let i = 0; i < action.length; i++) {
+    const a = action[i]
+    if (Number.isFinite(a)) continue
+    const kind = Number.isNaN(a) ? "NaN" : a > 0 ? "+Inf" : "-Inf"
+    byKind.set(kind, [...(byKind.get(kind) ?? []), i])
+  }
+  return byKind.size === 0 ? undefined : [...byKind].map(([kind, at]) => `${kind} at [${at.join(", ")}]`).join("; ")
+}
+
+/**
  * The action as orders: FinRL's semantics (actionsToOrders) on the cash not committed and the
  * holdings not already being sold, then the risk limits, then the guard's and the market-hours
- * rules; a ticker without a bar this step sends nothing.
+ * rules; a ticker without a bar this step sends nothing. A non-finite action is a defect (RangeError):
+ * the caller refuses it first (see {@link nonFiniteProblem}).
  */
 export const planStep = (config: KernelConfig, input: StepInput, action: ArrayLike<number>): StepPlan => {
   const { tickers } = config
+  // FinRL's clip would make +Inf a full-size buy and NaN a hold: a caller that gets here skipped its check
+  const problem = nonFiniteProblem(action)
+  if (problem !== undefined) throw new RangeError(`planStep: the action is not finite (${problem})`)
   const plan = actionsToOrders(action, { cash: input.ledger.availableCash, prices: input.closes, holdings: input.ledger.sellable }, config.rules, input.turbulence)
   const risked = applyRiskLimits(plan.orders, { prices: input.closes, holdings: input.ledger.holdings }, config.risk)
   const cuts: Array<RuleCut> = risked.adjustments.map((a) => ({ ticker: tickers[a.index], side: a.side, requested: a.requested, allowed: a.allowed, rule: a.rule }))

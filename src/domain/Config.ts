@@ -54,7 +54,9 @@ export const RiskConfig = Schema.Struct({
   daily_loss_limit: Schema.optional(Positive),
   /** Rejections in a row that open the circuit breaker, and the steps it then stays open. */
   max_consecutive_rejections: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
-  breaker_cooldown_steps: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive()))
+  breaker_cooldown_steps: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
+  /** Policy outputs in a row with a NaN or ±Infinity before the policy circuit opens (an error log; default 5). */
+  max_consecutive_policy_errors: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive()))
 })
 export type RiskConfig = typeof RiskConfig.Type
 

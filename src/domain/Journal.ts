@@ -83,6 +83,12 @@ export const Decision = rec("decision", {
   state: Schema.optional(DecisionState)
 })
 
+/**
+ * The policy's action had a NaN or ±Infinity: no orders for the step and no `decision` record (this
+ * replaces it). `action` as JSON writes it (non-finite as null); `problem` says which index was which.
+ */
+export const PolicyError = rec("policy_error", { time: Time, bar_time: Time, action: Schema.Array(Num), problem: Schema.String })
+
 export const Flatten = rec("flatten", { time: Time, bar_time: Time, orders: Schema.Array(OrderLine) })
 
 export const Portfolio = rec("portfolio", {
@@ -138,6 +144,7 @@ export const CircuitClosed = rec("circuit_closed", { time: Time })
 export const JournalRecord = Schema.Union(
   SessionStart,
   Decision,
+  PolicyError,
   Flatten,
   Portfolio,
   FillRecord,

@@ -1,5 +1,23 @@
 import * as http from "node:http"
-import { Effect, Layer, Metric, MetricState, Option, Runtime } from "effect"
+import { Data, Effect, Layer, Metric, MetricState, Option, Runtime } from "effect"
+
+/** The metrics port cannot be served: in use, not allowed, or not a port. */
+export class MetricsServerError extends Data.TaggedError("MetricsServerError")<{ readonly port: number; readonly detail: string }> {
+  override get message() {
+    return `cannot serve metrics on 127.0.0.1:${this.port} (--metrics-port): ${this.detail}`
+  }
+}
+
+const listenProblem = (e: unknown): string => {
+  const code = (e as NodeJS.ErrnoException).code
+  return code === "EADDRINUSE"
+    ? "the port is already in use (another process, or another session's metrics)"
+    : code === "EACCES"
+      ? "permission denied (ports below 1024 need privileges)"
+      : code === "ERR_SOCKET_BAD_PORT"
+        ? "not a port: it must be a whole number from 1 to 65535"
+        : `${code === undefined ? "" : `${code}: `}${(e as Error).message ?? String(e)}`
+}
 
 const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")
 
@@ -22,7 +40,7 @@ export const renderPrometheus = Effect.map(Metric.snapshot, (pairs) => {
 })
 
 /** Serves `/metrics` (Prometheus text) and `/healthz` on 127.0.0.1:port while the layer lives. */
-export const MetricsServerLive = (port: number) =>
+export const MetricsServerLive = (port: number): Layer.Layer<never, MetricsServerError> =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const runtime = yield* Effect.runtime<never>()
@@ -41,9 +59,15 @@ export const MetricsServerLive = (port: number) =>
         )
       })
       yield* Effect.acquireRelease(
-        Effect.async<void, Error>((resume) => {
-          server.once("error", (e) => resume(Effect.fail(e)))
-          server.listen(port, "127.0.0.1", () => resume(Effect.void))
+        Effect.async<void, MetricsServerError>((resume) => {
+          const failed = (e: unknown) => resume(Effect.fail(new MetricsServerError({ port, detail: listenProblem(e) })))
+          server.once("error", failed)
+          // a bad port throws here rather than emitting "error"
+          try {
+            server.listen(port, "127.0.0.1", () => resume(Effect.void))
+          } catch (e) {
+            failed(e)
+          }
         }),
         () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
       )

@@ -3,6 +3,7 @@ import * as fs from "node:fs/promises"
 import * as nodePath from "node:path"
 import { Effect, Layer } from "effect"
 import * as ort from "onnxruntime-node"
+import { checkReadableFile, MAX_BYTES } from "../config/files.js"
 import { decodeDocument, parseYaml } from "../config/yaml.js"
 import { ModelCard } from "../domain/Model.js"
 import { normalizeObservation } from "../core/normalize.js"
@@ -11,10 +12,15 @@ import { InferenceError, ModelError, Policy } from "../services/Policy.js"
 
 const fail = (modelDir: string, detail: string) => Effect.fail(new ModelError({ modelDir, detail }))
 
+/** Refuses a model file that is not a regular file or is over its bound, before reading it. */
+const checkModelFile = (modelDir: string, file: string, maxBytes: number, what: string) =>
+  checkReadableFile(file, { maxBytes, what }).pipe(Effect.mapError((e) => new ModelError({ modelDir, detail: e.message })))
+
 /** Reads and checks `model.yaml` of a registry folder. */
 export const readModelCard = (modelDir: string): Effect.Effect<ModelCard, ModelError> =>
   Effect.gen(function* () {
     const file = nodePath.join(modelDir, "model.yaml")
+    yield* checkModelFile(modelDir, file, MAX_BYTES.yaml, "model.yaml")
     const text = yield* Effect.tryPromise({
       try: () => fs.readFile(file, "utf8"),
       catch: () => new ModelError({ modelDir, detail: "model.yaml not found" })
@@ -48,6 +54,7 @@ export const OnnxPolicyLive = (modelDir: string): Layer.Layer<Policy, ModelError
     Effect.gen(function* () {
       const card = yield* readModelCard(modelDir)
       const file = nodePath.resolve(modelDir, card.onnx.file)
+      yield* checkModelFile(modelDir, file, MAX_BYTES.onnx, `the ONNX file (onnx.file in model.yaml)`)
       const bytes = yield* Effect.tryPromise({
         try: () => fs.readFile(file),
         catch: () => new ModelError({ modelDir, detail: `ONNX file not found: ${card.onnx.file}` })

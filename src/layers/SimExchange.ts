@@ -4,6 +4,7 @@ import { Context, Effect, Layer } from "effect"
 import { aggregateBars, barSpacing } from "../core/aggregate.js"
 import type { Bar } from "../core/bar.js"
 import { parseBarsCsv } from "../core/bars-csv.js"
+import { checkReadableFile, MAX_BYTES } from "../config/files.js"
 import { SimBook, type SimBookOptions } from "../core/sim-book.js"
 import { BarsFileError } from "../services/MarketData.js"
 
@@ -27,14 +28,13 @@ export const makeBarTape = (byTicker: ReadonlyMap<string, ReadonlyArray<Bar>>): 
 export const loadBarTape = (dir: string, tickers: ReadonlyArray<string>, intervalMs: number): Effect.Effect<BarTape, BarsFileError> =>
   Effect.forEach(tickers, (ticker) => {
     const file = nodePath.join(dir, `${ticker}.csv`)
-    return Effect.tryPromise({
-      try: () => fs.readFile(file, "utf8"),
-      catch: (e) =>
-        new BarsFileError({
-          file,
-          problems: [{ line: 0, message: (e as NodeJS.ErrnoException).code === "ENOENT" ? `no bars file for ${ticker}` : String(e) }]
-        })
-    }).pipe(
+    const problem = (message: string) => new BarsFileError({ file, problems: [{ line: 0, message }] })
+    return checkReadableFile(file, { maxBytes: MAX_BYTES.barsCsv, what: `the bars file for ${ticker}` }).pipe(
+      Effect.mapError((e) => problem(e.detail)),
+      Effect.zipRight(Effect.tryPromise({
+        try: () => fs.readFile(file, "utf8"),
+        catch: (e) => problem((e as NodeJS.ErrnoException).code === "ENOENT" ? `no bars file for ${ticker}` : String(e))
+      })),
       Effect.flatMap((text) => {
         const parsed = parseBarsCsv(text)
         if (parsed.problems.length > 0) return Effect.fail(new BarsFileError({ file, problems: parsed.problems }))

@@ -2,7 +2,7 @@ import { Clock, Duration, Effect, Metric } from "effect"
 import type { TradeRules } from "../core/actions.js"
 import type { Bar } from "../core/bar.js"
 import { newYorkDay } from "../core/aggregate.js"
-import { clientOrderId, flattenOrders, type KernelConfig, observe, type OrderIntent, planStep, type StepInput } from "../core/kernel.js"
+import { clientOrderId, flattenOrders, type KernelConfig, nonFiniteProblem, observe, type OrderIntent, planStep, type StepInput } from "../core/kernel.js"
 import { type Fees, Ledger, ledgerFromJournal, type LedgerSnapshot, NO_FEES, wirePrice } from "../core/ledger.js"
 import { formatUtc } from "../core/nytime.js"
 import type { RiskLimits } from "../core/risk.js"
@@ -21,13 +21,21 @@ import { recoverFromJournal } from "./recover.js"
 
 export { clientOrderId } from "../core/kernel.js"
 
+/** Non-finite policy outputs in a row that open the policy circuit, unless configured. */
+export const DEFAULT_MAX_CONSECUTIVE_POLICY_ERRORS = 5
+
+export interface SessionGuardLimits extends GuardLimits {
+  /** Non-finite policy outputs in a row that open the policy circuit (an error log; default 5). */
+  readonly maxConsecutivePolicyErrors?: number | undefined
+}
+
 export interface SessionSettings {
   readonly deploymentId: string
   readonly interval: Interval
   readonly rules: TradeRules
   readonly risk: RiskLimits
-  /** The daily loss kill switch and the rejection circuit breaker. */
-  readonly guard?: GuardLimits | undefined
+  /** The daily loss kill switch, the rejection circuit breaker and the policy circuit. */
+  readonly guard?: SessionGuardLimits | undefined
   /** What the broker charges per fill, as the ledger books it (default none, as Alpaca). */
   readonly fees?: Fees | undefined
   /** Stop after this many decisions. */
@@ -154,7 +162,9 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       tradedNotional: 0,
       firstPrices: undefined as ReadonlyArray<number> | undefined,
       /** Order intents booked so far: a reconciliation that saw new ones come in meanwhile compares next time. */
-      intents: 0
+      intents: 0,
+      /** Steps in a row whose policy output was not finite (refused). */
+      policyErrors: 0
     }
 
     const historyBars = Math.max(3 * features.warmupBars, state.turbulence === undefined ? 0 : 253)
@@ -305,6 +315,42 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
     // the closing rules are intraday rules: a daily bar's one decision is at the close
     const intraday = span < 86_400_000
 
+    const maxPolicyErrors = settings.guard?.maxConsecutivePolicyErrors ?? DEFAULT_MAX_CONSECUTIVE_POLICY_ERRORS
+
+    /**
+     * A policy output with a NaN or ±Infinity: no orders this step, a `policy_error` record instead of
+     * the decision; a warning at the first of a run of them, an error when the run reaches the limit
+     * (the policy circuit opens: every step stays refused until a finite output closes it).
+     */
+    const refusePolicyOutput = (decisionTime: number, barTime: number, action: Float32Array, problem: string) =>
+      Effect.gen(function* () {
+        state.policyErrors++
+        yield* journal.append({
+          type: "policy_error",
+          time: iso(decisionTime),
+          bar_time: iso(barTime),
+          action: Array.from(action, (a) => (Number.isFinite(a) ? a : null)),
+          problem: `the policy's action is not finite: ${problem}; no orders this step`
+        })
+        const fields = { bar_time: iso(barTime), problem, in_a_row: state.policyErrors }
+        if (state.policyErrors === 1) {
+          yield* Effect.logWarning("the policy's action is not finite: no orders until it is (one warning per run of bad outputs)").pipe(Effect.annotateLogs(fields))
+        }
+        if (state.policyErrors === maxPolicyErrors) {
+          yield* Effect.logError(`policy circuit open: ${maxPolicyErrors} non-finite policy outputs in a row; no orders until a finite one`).pipe(Effect.annotateLogs(fields))
+        }
+      })
+
+    /** A finite output after a run of bad ones: says so once and starts counting afresh. */
+    const policyRecovered = Effect.suspend(() => {
+      if (state.policyErrors === 0) return Effect.void
+      const refused = state.policyErrors
+      state.policyErrors = 0
+      return Effect.logInfo(refused >= maxPolicyErrors ? "policy circuit closed: the policy's action is finite again; orders resume" : "the policy's action is finite again; orders resume").pipe(
+        Effect.annotateLogs({ refused_steps: refused })
+      )
+    })
+
     /**
      * The one decision step. Feeds the step's bars to the indicators and the ledger's marks, then —
      * once every indicator is warm — decides under the market-hours rules (flatten on the session's
@@ -353,30 +399,38 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
           }
           const observation = observe(kernel, stepInput)
           const action = yield* policy.act(observation)
-          const plan = planStep(kernel, stepInput, action)
-          intents = plan.orders
-          yield* journal.append({
-            type: "decision",
-            time: iso(decisionTime),
-            bar_time: iso(barTime),
-            observation: Array.from(observation),
-            action: Array.from(action),
-            orders: intents.map(orderLine),
-            ...(input.holds.length > 0 ? { holds: input.holds } : {}),
-            ...(plan.cuts.length > 0 ? { risk: plan.cuts } : {}),
-            state: {
-              cash: snapshot.cash,
-              holdings: snapshot.holdings,
-              reserved_cash: snapshot.reservedCash,
-              reserved_shares: snapshot.reservedShares,
-              prices: closes
-            }
-          })
+          const problem = nonFiniteProblem(action)
+          if (problem !== undefined) {
+            intents = []
+            yield* refusePolicyOutput(decisionTime, barTime, action, problem)
+          } else {
+            yield* policyRecovered
+            const plan = planStep(kernel, stepInput, action)
+            intents = plan.orders
+            yield* journal.append({
+              type: "decision",
+              time: iso(decisionTime),
+              bar_time: iso(barTime),
+              observation: Array.from(observation),
+              action: Array.from(action),
+              orders: intents.map(orderLine),
+              ...(input.holds.length > 0 ? { holds: input.holds } : {}),
+              ...(plan.cuts.length > 0 ? { risk: plan.cuts } : {}),
+              state: {
+                cash: snapshot.cash,
+                holdings: snapshot.holdings,
+                reserved_cash: snapshot.reservedCash,
+                reserved_shares: snapshot.reservedShares,
+                prices: closes
+              }
+            })
+            // a refused step is no decision: a stale last-decision gauge is how a dashboard sees a broken policy
+            yield* Metric.increment(TradingMetrics.decisions)
+            yield* Metric.set(TradingMetrics.lastDecision, now / 1000)
+          }
           for (let i = 0; i < state.cooldown.length; i++) state.cooldown[i]++
           state.steps++
-          yield* Metric.increment(TradingMetrics.decisions)
           yield* Metric.incrementBy(TradingMetrics.holds, input.holds.length)
-          yield* Metric.set(TradingMetrics.lastDecision, now / 1000)
         }
         for (const intent of intents) state.ledger.intend(intent, closes[tickers.indexOf(intent.ticker)])
         state.intents += intents.length

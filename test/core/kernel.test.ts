@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { clientOrderId, flattenOrders, type KernelConfig, observe, planStep, type StepInput } from "../../src/core/kernel.js"
+import { clientOrderId, flattenOrders, type KernelConfig, nonFiniteProblem, observe, planStep, type StepInput } from "../../src/core/kernel.js"
 import { Ledger } from "../../src/core/ledger.js"
 
 const config: KernelConfig = {
@@ -61,5 +61,22 @@ describe("the decision kernel", () => {
     const ledger = new Ledger(config.tickers, { buyPct: 0, sellPct: 0 }, { cash: 0, positions: new Map([["AAA", 10], ["BBB", 5]]) })
     ledger.intend({ clientOrderId: "s", ticker: "BBB", side: "sell", qty: 5 }, 50)
     expect(flattenOrders(config, ledger.snapshot(), barTime)).toEqual([{ ticker: "AAA", side: "sell", qty: 10, clientOrderId: clientOrderId("dep", "AAA", barTime, "f") }])
+  })
+
+  // FinRL's clip makes +Inf a full-size buy (and NaN a hold): the kernel refuses rather than guess; the
+  // session checks first and journals a policy_error, so reaching this throw is a defect, never a trade
+  it("refuses a non-finite action instead of clipping +Inf into a full-size buy", () => {
+    const ledger = new Ledger(config.tickers, { buyPct: 0, sellPct: 0 }, { cash: 10_000, positions: new Map([["AAA", 10]]) })
+    expect(Math.min(1, Math.max(-1, Math.fround(Infinity)))).toBe(1) // what FinRL's clip would make of it
+    expect(() => planStep(config, input(ledger), [Infinity, 0])).toThrow(/not finite \(\+Inf at \[0\]\)/)
+    expect(() => planStep(config, input(ledger), [0, -Infinity])).toThrow(/-Inf at \[1\]/)
+    expect(() => planStep(config, input(ledger), [NaN, NaN])).toThrow(/NaN at \[0, 1\]/)
+    expect(() => planStep(config, input(ledger), Float32Array.of(1e39, 0))).toThrow(/\+Inf at \[0\]/) // float32 overflow
+    expect(planStep(config, input(ledger), [-1e30, 1e30]).orders.map((o) => [o.ticker, o.side])).toEqual([["AAA", "sell"], ["BBB", "buy"]]) // large but finite: clipped
+  })
+
+  it("names every non-finite index by kind", () => {
+    expect(nonFiniteProblem([0.5, -1, 1])).toBeUndefined()
+    expect(nonFiniteProblem([NaN, Infinity, 0, -Infinity, NaN])).toBe("NaN at [0, 4]; +Inf at [1]; -Inf at [3]")
   })
 })
