@@ -286,6 +286,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
         broker: d.broker
       }))
       yield* journal.append({ type: "reconcile", time: iso(now), differences: lines })
+      yield* Metric.incrementBy(TradingMetrics.reconciliations, lines.length)
       yield* Effect.logWarning("the broker's account differs from the ledger: the broker's is adopted").pipe(
         Effect.annotateLogs({ differences: lines.map((d) => `${d.what}${d.ticker === undefined ? "" : ` ${d.ticker}`}: ledger ${d.ledger}, broker ${d.broker}`).join("; ") })
       )
@@ -325,6 +326,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
     const refusePolicyOutput = (decisionTime: number, barTime: number, action: Float32Array, problem: string) =>
       Effect.gen(function* () {
         state.policyErrors++
+        yield* Metric.increment(TradingMetrics.policyErrors)
         yield* journal.append({
           type: "policy_error",
           time: iso(decisionTime),

@@ -7,6 +7,8 @@ export const TradingMetrics = {
   fills: Metric.counter("rlpt_fills_total", { description: "fills and partial fills", incremental: true }),
   rejections: Metric.counter("rlpt_rejections_total", { description: "orders the broker refused", incremental: true }),
   actorFailures: Metric.counter("rlpt_actor_failures_total", { description: "ticker actor failures (each restarted with backoff)", incremental: true }),
+  policyErrors: Metric.counter("rlpt_policy_errors_total", { description: "steps refused because the policy's action was not finite", incremental: true }),
+  reconciliations: Metric.counter("rlpt_reconcile_differences_total", { description: "differences between the ledger and the broker, the broker's adopted", incremental: true }),
   holds: Metric.counter("rlpt_holds_total", { description: "ticker-steps held for a missing or late bar", incremental: true }),
   equity: Metric.gauge("rlpt_equity", { description: "account equity after the last step" }),
   lastDecision: Metric.gauge("rlpt_last_decision_timestamp_seconds", { description: "market time of the last decision" })

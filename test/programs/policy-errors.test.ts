@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Logger } from "effect"
+import { Effect, Layer, Logger, Metric } from "effect"
 import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
 import { makeMemoryJournal } from "../../src/layers/JsonlJournal.js"
 import { ReplayMarketDataLive } from "../../src/layers/ReplayMarketData.js"
@@ -8,6 +8,7 @@ import { SimMarketClockLive } from "../../src/layers/SimMarketClock.js"
 import { withSimClock } from "../../src/layers/SimClock.js"
 import { makeBarTape, SimExchangeLive } from "../../src/layers/SimExchange.js"
 import { decodeJournalRecord, ofType } from "../../src/domain/Journal.js"
+import { TradingMetrics } from "../../src/programs/metrics.js"
 import type { SessionGuardLimits } from "../../src/programs/decide.js"
 import { runSession } from "../../src/programs/session.js"
 import { Policy } from "../../src/services/Policy.js"
@@ -80,7 +81,9 @@ const orderStamp = (barTime: string) => barTime.replace(/[-:]/g, "").slice(0, 13
 describe("a policy that outputs NaN or ±Infinity", () => {
   it.effect("is refused per step: no orders, a policy_error record instead of the decision, orders resume after", () =>
     Effect.gen(function* () {
+      const counted = (yield* Metric.value(TradingMetrics.policyErrors)).count
       const { summary, records } = yield* run()
+      expect((yield* Metric.value(TradingMetrics.policyErrors)).count - counted).toBe(BAD_CALLS.length)
       // one portfolio record per step, in order: the step's policy call is its index
       const steps = ofType(records, "portfolio").map((p) => p.bar_time)
       const errors = ofType(records, "policy_error")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer } from "effect"
+import { Deferred, Effect, Fiber, Layer, Metric } from "effect"
 import { ofType } from "../../src/domain/Journal.js"
 import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
 import { makeMemoryJournal } from "../../src/layers/JsonlJournal.js"
@@ -8,6 +8,7 @@ import { SimBrokerLive } from "../../src/layers/SimBroker.js"
 import { withSimClock } from "../../src/layers/SimClock.js"
 import { makeBarTape, SimExchange, SimExchangeLive } from "../../src/layers/SimExchange.js"
 import { startSession } from "../../src/programs/decide.js"
+import { TradingMetrics } from "../../src/programs/metrics.js"
 import { Broker } from "../../src/services/Broker.js"
 import { Policy } from "../../src/services/Policy.js"
 import { definitionsOf, randomBars, testCard } from "../support/fixtures.js"
@@ -73,8 +74,10 @@ describe("reconciling the ledger with the broker", () => {
         book.submit({ ticker: "AAA", side: "buy", qty: 3, type: "market", timeInForce: "day", clientOrderId: "someone-else" }, bars.get("AAA")![22].time)
         book.onBar("AAA", bars.get("AAA")![22])
         book.takeUpdates()
+        const counted = (yield* Metric.value(TradingMetrics.reconciliations)).count
         const differences = yield* session.reconcile
         expect(differences?.map((d) => d.what)).toEqual(["cash", "position"])
+        expect((yield* Metric.value(TradingMetrics.reconciliations)).count - counted).toBe(2)
       }).pipe(Effect.scoped, Effect.provide(layer), withSimClock(start))
       const reconciled = ofType(journal.records, "reconcile")
       expect(reconciled).toHaveLength(1)
