@@ -119,6 +119,7 @@ export const runBacktest = (
       fees: simulatedFees(deployment.config.simulation, env),
       stopOpeningBeforeClose: Duration.minutes(deployment.config.market.stop_opening_minutes_before_close),
       flattenAtClose: deployment.config.market.flatten_at_close,
+      flattenLead: deployment.config.market.flatten_lead_minutes === undefined ? undefined : Duration.minutes(deployment.config.market.flatten_lead_minutes),
       outDir
     }).pipe(withSimClock(options.start ?? tape.times[0]), Effect.provide(Layer.merge(layer, journal)))
   })

@@ -107,6 +107,8 @@ export const MarketConfig = Schema.Struct({
   stop_opening_minutes_before_close: Schema.optionalWith(NonNegative, { default: () => 15 }),
   /** Sell every position on the session's last bar. */
   flatten_at_close: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** How long before the close the flatten is decided, so its sells fill before the close (default: one interval). */
+  flatten_lead_minutes: Schema.optional(NonNegative),
   /** When stopping, how long in-flight orders may take to settle. */
   settle_timeout_seconds: Schema.optionalWith(NonNegative, { default: () => 60 })
 })

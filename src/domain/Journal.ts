@@ -132,7 +132,21 @@ export const Reconcile = rec("reconcile", { time: Time, differences: Schema.Arra
 export const Recovery = rec("recovery", { time: Time, last_decision_bar_time: Schema.NullOr(Time), unresolved_orders: Schema.Number })
 export const PositionCheck = rec("position_check", { time: Time, ticker: Schema.String, journal: Schema.Number, broker: Schema.Number })
 export const JournalRepaired = rec("journal_repaired", { dropped_bytes: Schema.Number, kept_records: Schema.Number })
-export const SessionEnd = rec("session_end", { time: Time, steps: Schema.Number, orders: Schema.Number, fills: Schema.Number, rejections: Schema.Number })
+export const SessionEnd = rec("session_end", {
+  time: Time,
+  steps: Schema.Number,
+  orders: Schema.Number,
+  fills: Schema.Number,
+  rejections: Schema.Number,
+  /** The stop's bound (settle timeout plus a margin) ran out before the session settled: the broker's last word was not heard. */
+  stopped_by_deadline: Schema.optional(Schema.Boolean)
+})
+/** The session reached its close with flatten on and still held positions or open (flatten) orders: they stay overnight. */
+export const UnfilledAtClose = rec("unfilled_at_close", {
+  time: Time,
+  positions: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  open_orders: Schema.Array(OpenOrderLine)
+})
 export const SessionError = rec("session_error", { time: Time, error: Schema.String })
 export const BadBar = rec("bad_bar", { time: Time, ticker: Schema.String, bar_time: Time, reason: Schema.String, source: Schema.String })
 export const ActorFailure = rec("actor_failure", { time: Time, ticker: Schema.String, error: Schema.String })
@@ -159,6 +173,7 @@ export const JournalRecord = Schema.Union(
   PositionCheck,
   JournalRepaired,
   SessionEnd,
+  UnfilledAtClose,
   SessionError,
   BadBar,
   ActorFailure,

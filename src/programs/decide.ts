@@ -46,8 +46,15 @@ export interface SessionSettings {
   readonly decideOn?: ReadonlySet<number> | undefined
   /** No buys in the last part of a session (default: none). */
   readonly stopOpeningBeforeClose?: Duration.Duration | undefined
-  /** Sell every position on the session's last bar instead of deciding (default: no). */
+  /**
+   * Sell every position before the close instead of deciding (default: no): on the bar that ends
+   * `flattenLead` before the close, so the sells fill by the close. Later bars of that session day
+   * run no policy and buy nothing; they only sell what is still held and not already being sold (a
+   * refused or canceled flatten sell, a late buy's fill).
+   */
   readonly flattenAtClose?: boolean | undefined
+  /** How long before the close the flatten is decided (default: one interval; zero flattens on the last bar). */
+  readonly flattenLead?: Duration.Duration | undefined
 }
 
 export interface SessionSummary {
@@ -164,7 +171,9 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       /** Order intents booked so far: a reconciliation that saw new ones come in meanwhile compares next time. */
       intents: 0,
       /** Steps in a row whose policy output was not finite (refused). */
-      policyErrors: 0
+      policyErrors: 0,
+      /** The New York day whose flatten has been decided: its later bars only sell what remains. */
+      flattenedDay: undefined as number | undefined
     }
 
     const historyBars = Math.max(3 * features.warmupBars, state.turbulence === undefined ? 0 : 253)
@@ -254,23 +263,27 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       })
 
     /** Takes every trade update the broker has received and books it; returns how many changed something. */
-    const applyUpdates = Effect.flatMap(broker.takeUpdates, (updates) =>
-      Effect.map(Effect.forEach(updates, applyUpdate), (booked) => booked.filter(Boolean).length)
+    const applyUpdates = Effect.uninterruptibleMask((restore) =>
+      // only the broker call can be interrupted (a stop with a hung network): updates taken are booked whole
+      Effect.flatMap(restore(broker.takeUpdates), (updates) =>
+        Effect.map(Effect.forEach(updates, applyUpdate), (booked) => booked.filter(Boolean).length)
+      )
     )
 
     /**
      * Compares the ledger with the broker (account, positions, open orders) and adopts the broker's
      * truth, journaling any difference with both sides. Call it when nothing is in flight.
      */
-    const reconcile = Effect.gen(function* () {
-      yield* broker.reconcile
-      yield* applyUpdates
+    // only the broker calls can be interrupted (a stop with a hung network); what they answered is adopted whole
+    const reconcile = Effect.uninterruptibleMask((restore) => Effect.gen(function* () {
+      yield* restore(broker.reconcile)
+      yield* restore(applyUpdates)
       const intentsBefore = state.intents
-      const [account, positions, open] = yield* Effect.all([broker.account, broker.positions, broker.openOrders])
+      const [account, positions, open] = yield* restore(Effect.all([broker.account, broker.positions, broker.openOrders]))
       // an order that moved, or a step that sent new ones, while we asked may or may not be in the
       // answers: then compare next time
-      yield* broker.reconcile
-      if ((yield* applyUpdates) > 0 || state.intents !== intentsBefore) return undefined
+      yield* restore(broker.reconcile)
+      if ((yield* restore(applyUpdates)) > 0 || state.intents !== intentsBefore) return undefined
       const differences = state.ledger.reconcile({
         cash: account.cash,
         positions: new Map(positions.filter((p) => tickers.includes(p.ticker)).map((p) => [p.ticker, p.qty])),
@@ -291,7 +304,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
         Effect.annotateLogs({ differences: lines.map((d) => `${d.what}${d.ticker === undefined ? "" : ` ${d.ticker}`}: ledger ${d.ledger}, broker ${d.broker}`).join("; ") })
       )
       return differences
-    })
+    }))
 
     // a restart's ledger meets the broker's truth before the first decision
     if (rebuilt !== undefined) {
@@ -313,6 +326,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       })
 
     const stopOpeningMs = settings.stopOpeningBeforeClose === undefined ? 0 : Duration.toMillis(settings.stopOpeningBeforeClose)
+    const flattenLeadMs = settings.flattenLead === undefined ? span : Duration.toMillis(settings.flattenLead)
     // the closing rules are intraday rules: a daily bar's one decision is at the close
     const intraday = span < 86_400_000
 
@@ -374,7 +388,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
           state.turbulenceValue = state.turbulence.next(tickers.map((t) => bars.get(t)!.close))
         }
         const current = tickers.map((t) => state.latest.get(t))
-        if (input.observeOnly === true || bars.size === 0 || !current.every((f) => f !== undefined && f.warm)) return [] as ReadonlyArray<OrderRequest>
+        if (input.observeOnly === true || !current.every((f) => f !== undefined && f.warm)) return [] as ReadonlyArray<OrderRequest>
         const now = yield* Clock.currentTimeMillis
         const decisionTime = Math.max(now, input.barEnd)
         for (const event of state.guard.onStep(state.steps, newYorkDay(barTime), state.ledger.equity())) yield* onGuardEvent(event, now)
@@ -384,9 +398,50 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
         yield* portfolioRecord(decisionTime, barTime, snapshot)
 
         let intents: ReadonlyArray<OrderIntent>
-        if (intraday && settings.flattenAtClose === true && input.barEnd >= input.close) {
+        const day = newYorkDay(barTime)
+        if (intraday && settings.flattenAtClose === true && (input.barEnd >= input.close - flattenLeadMs || state.flattenedDay === day)) {
+          // the first flatten of the day sells everything; later bars only what remains unsold
           intents = flattenOrders(kernel, snapshot, barTime)
-          yield* journal.append({ type: "flatten", time: iso(decisionTime), bar_time: iso(barTime), orders: intents.map(orderLine) })
+          if (state.flattenedDay !== day || intents.length > 0) {
+            yield* journal.append({ type: "flatten", time: iso(decisionTime), bar_time: iso(barTime), orders: intents.map(orderLine) })
+          }
+          state.flattenedDay = day
+        } else if (bars.size === 0) {
+          // no ticker has its bar: every ticker holds whatever the policy says, so it is not asked
+          // (`action: []`); the record still says why each ticker held
+          const observation = observe(kernel, {
+            barTime,
+            ledger: snapshot,
+            closes,
+            indicators: current.map((f) => f!.values),
+            present: tickers.map(() => false),
+            turbulence: state.turbulenceValue,
+            cooldown: state.cooldown,
+            guardMode: state.guard.mode,
+            noNewPositions: true
+          })
+          intents = []
+          yield* journal.append({
+            type: "decision",
+            time: iso(decisionTime),
+            bar_time: iso(barTime),
+            observation: Array.from(observation),
+            action: [],
+            orders: [],
+            holds: input.holds,
+            state: {
+              cash: snapshot.cash,
+              holdings: snapshot.holdings,
+              reserved_cash: snapshot.reservedCash,
+              reserved_shares: snapshot.reservedShares,
+              prices: closes
+            }
+          })
+          yield* Metric.increment(TradingMetrics.decisions)
+          yield* Metric.set(TradingMetrics.lastDecision, now / 1000)
+          for (let i = 0; i < state.cooldown.length; i++) state.cooldown[i]++
+          state.steps++
+          yield* Metric.incrementBy(TradingMetrics.holds, input.holds.length)
         } else {
           const stepInput: StepInput = {
             barTime,
@@ -499,12 +554,39 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       return Metric.set(TradingMetrics.equity, equity)
     })
 
-    const finish = Effect.gen(function* () {
-      yield* applyUpdates
+    /**
+     * At the session's close with flatten on: whatever is still held or still being sold stays
+     * overnight — journaled (`unfilled_at_close`) and logged as an error. Returns whether anything remained.
+     */
+    const atClose = (close: number) =>
+      Effect.gen(function* () {
+        if (!intraday || settings.flattenAtClose !== true) return false
+        yield* applyUpdates
+        const positions = state.ledger.positionMap()
+        const open = state.ledger.openOrders().map((o) => ({ client_order_id: o.clientOrderId, ticker: o.ticker, side: o.side, qty: o.qty, filled_qty: o.filledQty }))
+        if (Object.keys(positions).length === 0 && open.length === 0) return false
+        yield* journal.append({ type: "unfilled_at_close", time: iso(close), positions, open_orders: open })
+        yield* Effect.logError("UNFILLED AT CLOSE: flatten is on, but positions or open orders remain after the close; they are held overnight").pipe(
+          Effect.annotateLogs({ close: iso(close), positions: JSON.stringify(positions), open_orders: open.map((o) => `${o.side} ${o.qty} ${o.ticker}`).join(", ") })
+        )
+        return true
+      })
+
+    /** Journals `session_end` and returns the summary; `stoppedByDeadline` when a stop's bound ran out first. */
+    const end = (options?: { readonly stoppedByDeadline?: boolean }) =>
+      Effect.gen(function* () {
       const lastPrices = tickers.map((t) => state.latest.get(t)?.close ?? NaN)
       const firstPrices = state.firstPrices
       const buyAndHoldReturn = firstPrices === undefined ? 0 : firstPrices.reduce((s, p, i) => s + lastPrices[i] / p - 1, 0) / tickers.length
-      yield* journal.append({ type: "session_end", time: iso(yield* Clock.currentTimeMillis), steps: state.steps, orders: state.orders, fills: state.fills, rejections: state.rejections })
+      yield* journal.append({
+        type: "session_end",
+        time: iso(yield* Clock.currentTimeMillis),
+        steps: state.steps,
+        orders: state.orders,
+        fills: state.fills,
+        rejections: state.rejections,
+        ...(options?.stoppedByDeadline === true ? { stopped_by_deadline: true } : {})
+      })
       const summary: SessionSummary = {
         steps: state.steps,
         orders: state.orders,
@@ -517,6 +599,8 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       return summary
     })
 
+    const finish = Effect.zipRight(applyUpdates, end())
+
     return {
       tickers,
       span,
@@ -527,6 +611,8 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       reconcile,
       markEquity,
       finish,
+      end,
+      atClose,
       steps: () => state.steps,
       /** Orders the ledger holds open (sent or about to be). */
       hasOpenOrders: () => state.ledger.hasOpenOrders(),

@@ -29,6 +29,8 @@ export const runSession = (settings: SessionSettings) =>
         for (const request of requests) yield* session.submit(request)
         yield* session.reconcile
         if (session.steps() > before) yield* session.markEquity
+        // the session's last bar: what a flatten left behind is journaled, as live
+        if (!observeOnly && slice.time + session.span >= close) yield* session.atClose(close)
       })
     yield* replay.slices(session.tickers, settings.interval, settings.until).pipe(
       Stream.runForEachWhile((slice) => step(slice).pipe(Effect.map(() => settings.maxSteps === undefined || session.steps() < settings.maxSteps)))

@@ -15,11 +15,14 @@ export interface TradeSettings extends SessionSettings {
   readonly grace: Duration.Duration
   /** Restart delays of a failed actor, and of healable broker retries: jittered exponential, capped. */
   readonly backoff: { readonly base: Duration.Duration; readonly max: Duration.Duration }
-  /** How long to let in-flight orders settle when stopping. */
+  /** How long to let in-flight orders settle when stopping; the whole stop ends within this plus {@link STOP_MARGIN}. */
   readonly settleTimeout: Duration.Duration
   /** The per-ticker actors, when the caller wants to watch or stop them (tests, embedding apps). */
   readonly actors?: FiberMap.FiberMap<string> | undefined
 }
+
+/** What a stop may take beyond `settleTimeout` (the last booking, the summary) before it gives up on the broker. */
+export const STOP_MARGIN = Duration.seconds(5)
 
 const sleepUntil = (time: number) =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => (time > now ? Effect.sleep(time - now) : Effect.void))
@@ -166,14 +169,16 @@ export const trade = (settings: TradeSettings) =>
 
     /**
      * Reconciles the ledger with the broker once nothing is in flight, while the step waits for its
-     * bars: the decision never waits for a broker round trip. A failure is logged and tried again.
+     * bars: the decision never waits for a broker round trip. A failure is logged and tried again. When
+     * the step goes on, a reconciliation under way finishes (the broker is slow) but none starts; only
+     * a stop interrupts it (the session books a broker's answer whole or not at all).
      */
     let reconciling: Fiber.RuntimeFiber<void> | undefined
+    let reconcileWanted = false
     const reconcileWhenQuiet = Effect.gen(function* () {
-      for (;;) {
+      while (reconcileWanted) {
         if (inFlight === 0) {
           const done = yield* session.reconcile.pipe(
-            Effect.uninterruptible,
             Effect.catchAll((e) => Effect.logWarning("reconciliation with the broker failed; trying again").pipe(Effect.annotateLogs({ error: e.message }), Effect.as(undefined)))
           )
           if (done !== undefined) return
@@ -240,9 +245,10 @@ export const trade = (settings: TradeSettings) =>
       }
       // one reconciliation at a time; an unfinished one (the broker is slow) finishes in the
       // background and stands back if the step sends orders meanwhile
+      reconcileWanted = true
       if (reconciling === undefined || reconciling.unsafePoll() !== null) reconciling = yield* Effect.fork(reconcileWhenQuiet)
       yield* waitForBars(barTime, barEnd + graceMs)
-      yield* Fiber.interruptFork(reconciling)
+      reconcileWanted = false
       const missing = tickers.filter((t) => arrived.get(barTime)?.has(t) !== true)
       for (const ticker of missing) {
         const late = yield* marketData.barAt(ticker, settings.interval, barTime).pipe(Effect.orElseSucceed(() => undefined))
@@ -261,6 +267,8 @@ export const trade = (settings: TradeSettings) =>
       yield* dispatch(yield* session.step({ barTime, barEnd, close: market.close, bars, holds }))
       if (session.steps() > before) yield* session.markEquity
       yield* sleepUntil(barEnd)
+      // the session's close (the step waited for its last bar): what a flatten left behind is said loudly
+      if (barEnd >= market.close) yield* session.atClose(market.close)
       return settings.maxSteps === undefined || session.steps() < settings.maxSteps
     })
 
@@ -277,18 +285,39 @@ export const trade = (settings: TradeSettings) =>
       yield* session.applyUpdates
     })
 
+    /**
+     * Settles and ends the session within `settleTimeout` + {@link STOP_MARGIN} of market time,
+     * whatever the network does: past that, the broker calls under way are interrupted and
+     * `session_end` is journaled with `stopped_by_deadline`. (`timeoutTo` runs the work in a fiber of
+     * its own, which is interruptible even when this runs as the finalizer of an interrupted fiber.)
+     */
+    // a reconciliation still under way is stopped (its broker calls are interruptible; what it
+    // booked is whole) before the stop, so nothing is journaled after session_end
+    const stopReconciling = Effect.suspend(() => (reconciling === undefined ? Effect.void : Fiber.interrupt(reconciling)))
+    const stop = Effect.zipRight(Effect.zipRight(stopReconciling, settle), session.finish).pipe(
+      Effect.interruptible,
+      Effect.timeoutTo({
+        duration: Duration.sum(settings.settleTimeout, STOP_MARGIN),
+        onSuccess: (summary) => Effect.succeed(summary),
+        onTimeout: () =>
+          Effect.logError("stop deadline reached: the broker did not answer in time; ending without its last word").pipe(
+            Effect.annotateLogs({ settle_timeout: Duration.format(settings.settleTimeout), margin: Duration.format(STOP_MARGIN) }),
+            Effect.zipRight(session.end({ stoppedByDeadline: true }))
+          )
+      }),
+      Effect.flatten
+    )
+
     const summary = yield* Effect.gen(function* () {
       while (yield* step) {
         /* one bar per step */
       }
-      yield* settle
-      return yield* session.finish
+      return yield* stop
     }).pipe(
       Effect.onInterrupt(() =>
         Effect.gen(function* () {
           yield* Effect.logInfo("stopping: no new decisions; letting in-flight orders settle")
-          yield* settle
-          yield* session.finish
+          yield* stop
         }).pipe(Effect.ignore)
       ),
       // a failure that ends the session is the journal's last word too

@@ -160,7 +160,7 @@ describe("ReplayMarketData on Effect's Clock", () => {
       expect(ofType(records.slice(0, trip), "decision").some((r) => (r.orders as ReadonlyArray<{ side: string }>).some((o) => o.side === "buy"))).toBe(true)
     }))
 
-  it.effect("honours market hours in a backtest: no buys in the closing window, flatten on the last bar", () =>
+  it.effect("honours market hours in a backtest: no buys in the closing window, flatten one bar before the close", () =>
     Effect.gen(function* () {
       const bars = randomBars(tickers, 60, 23) // one session: 09:30 to 14:30 New York
       const close = bars.get("AAA")![59].time + 300_000
@@ -171,11 +171,11 @@ describe("ReplayMarketData on Effect's Clock", () => {
       )
       const decisions = ofType(journal.records, "decision")
       const inWindow = decisions.filter((d) => Date.parse(d.bar_time as string) + 300_000 >= close - 30 * 60_000)
-      expect(inWindow.length).toBe(6) // bars ending 14:00 … 14:25 New York; the bar ending at the 14:30 close flattens
+      expect(inWindow.length).toBe(5) // bars ending 14:00 … 14:20 New York; the bar ending at 14:25, one interval before the close, flattens
       for (const d of inWindow) expect((d.orders as ReadonlyArray<{ side: string }>).every((o) => o.side === "sell")).toBe(true)
       expect(inWindow.some((d) => ((d.risk as ReadonlyArray<{ rule: string }> | undefined) ?? []).some((a) => a.rule === "no_new_positions_before_close"))).toBe(true)
       const flatten = journal.records.find((r) => r.type === "flatten")!
-      expect(flatten.bar_time).toBe(new Date(close - 300_000).toISOString())
+      expect(flatten.bar_time).toBe(new Date(close - 600_000).toISOString())
       const sold = new Map((flatten.orders as ReadonlyArray<{ ticker: string; qty: number; side: string }>).map((o) => [o.ticker, o.qty]))
       expect([...sold.values()].every((q) => q > 0)).toBe(true)
       // with fills at the close, the flatten leaves the book empty

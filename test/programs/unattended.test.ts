@@ -1,0 +1,218 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
+import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
+import { makeMemoryJournal } from "../../src/layers/JsonlJournal.js"
+import { ReplayMarketDataLive } from "../../src/layers/ReplayMarketData.js"
+import { SimBrokerLive } from "../../src/layers/SimBroker.js"
+import { withSimClock } from "../../src/layers/SimClock.js"
+import { makeBarTape, type SimExchange, SimExchangeLive } from "../../src/layers/SimExchange.js"
+import { SimMarketClockLive } from "../../src/layers/SimMarketClock.js"
+import { type JournalRecord, ofType } from "../../src/domain/Journal.js"
+import { runSession } from "../../src/programs/session.js"
+import { STOP_MARGIN, trade } from "../../src/programs/trade.js"
+import { Broker, OrderRejected } from "../../src/services/Broker.js"
+import { MarketData } from "../../src/services/MarketData.js"
+import { Policy } from "../../src/services/Policy.js"
+import { definitionsOf, randomBars, testCard, tradeSettings } from "../support/fixtures.js"
+
+const tickers = ["AAA", "BBB", "CCC"]
+const indicatorNames = ["close_5_sma", "rsi_6"]
+const definitions = definitionsOf(indicatorNames)
+const rules = { hmax: 10, buyCostPct: 0.001, sellCostPct: 0.001 }
+const SPAN = 300_000
+
+/** Buys early, so there is something to flatten: a positive action on every ticker. */
+const policy = Layer.succeed(
+  Policy,
+  Policy.of({
+    card: testCard(tickers, indicatorNames, rules.hmax),
+    modelDir: "test",
+    act: (obs) =>
+      Effect.sync(() => {
+        const n = tickers.length
+        return Float32Array.from(tickers, (_, i) => 0.5 + 0.5 * Math.tanh((obs[1 + 2 * n + i] - obs[1 + i]) * 2))
+      })
+  })
+)
+
+/** The same world as trade.test.ts: simulation layers over a bar tape, a memory journal. */
+const world = (
+  bars: ReturnType<typeof randomBars>,
+  marketData?: (live: Layer.Layer<MarketData>) => Layer.Layer<MarketData>,
+  broker?: (sim: Layer.Layer<Broker, never, SimExchange>) => Layer.Layer<Broker, never, SimExchange>
+) => {
+  const journal = makeMemoryJournal()
+  const exchange = SimExchangeLive(makeBarTape(bars), { initialCash: 20_000, fillPrice: "next_open", slippageBps: 0, buyCostPct: rules.buyCostPct, sellCostPct: rules.sellCostPct })
+  const replay = ReplayMarketDataLive.pipe(Layer.provide(exchange))
+  const md = marketData === undefined ? replay : marketData(replay)
+  const layer = Layer.mergeAll(replay, md, broker === undefined ? SimBrokerLive : broker(SimBrokerLive), SimMarketClockLive(SPAN)).pipe(
+    Layer.provideMerge(exchange),
+    Layer.merge(IndicatorFeatureEngineLive(tickers, definitions)),
+    Layer.merge(policy),
+    Layer.merge(journal.layer)
+  )
+  return { journal, layer }
+}
+
+const settings = { ...tradeSettings("u", rules), flattenAtClose: true }
+
+/** Runs `effect` forked while TestClock moves in one-minute steps until it is done. */
+const drive = <A, E, R>(effect: Effect.Effect<A, E, R>, start: number, maxMinutes = 2_000) =>
+  Effect.gen(function* () {
+    yield* TestClock.setTime(start)
+    const fiber = yield* Effect.fork(effect)
+    for (let i = 0; i < maxMinutes && fiber.unsafePoll() === null; i++) yield* TestClock.adjust("1 minute")
+    return yield* Fiber.join(fiber)
+  })
+
+const flattenIds = (records: ReadonlyArray<JournalRecord>) => new Set(ofType(records, "flatten").flatMap((f) => f.orders.map((o) => o.client_order_id)))
+
+describe("unattended: the close is a deadline", () => {
+  it.effect("a backtest decides the flatten one interval before the close; its sells fill at the last bar's open", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 23) // one session: 09:30 to 14:30 New York
+      const last = bars.get("AAA")![59]
+      const close = last.time + SPAN
+      const { journal, layer } = world(bars)
+      yield* runSession(settings).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
+      const flattens = ofType(journal.records, "flatten")
+      expect(flattens).toHaveLength(1)
+      expect(flattens[0].bar_time).toBe(new Date(close - 2 * SPAN).toISOString())
+      expect(flattens[0].orders.length).toBeGreaterThan(0)
+      const ids = flattenIds(journal.records)
+      const fills = ofType(journal.records, "fill").filter((f) => ids.has(f.client_order_id))
+      expect(fills).toHaveLength(ids.size)
+      for (const f of fills) expect(f.price).toBe(bars.get(f.ticker)![59].open)
+      // the last bar decides nothing: no decision, no buy
+      expect(ofType(journal.records, "decision").some((d) => d.bar_time === new Date(last.time).toISOString())).toBe(false)
+      expect(ofType(journal.records, "unfilled_at_close")).toEqual([])
+    }))
+
+  it.effect("a backtest whose flatten is on the last bar journals what it left at the close", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 23)
+      const close = bars.get("AAA")![59].time + SPAN
+      const { journal, layer } = world(bars)
+      yield* runSession({ ...settings, flattenLead: Duration.zero }).pipe(withSimClock(bars.get("AAA")![0].time), Effect.provide(layer))
+      const unfilled = ofType(journal.records, "unfilled_at_close")
+      expect(unfilled).toHaveLength(1)
+      expect(unfilled[0].time).toBe(new Date(close).toISOString())
+      expect(Object.keys(unfilled[0].positions).length).toBeGreaterThan(0)
+      expect(unfilled[0].open_orders.every((o) => o.side === "sell")).toBe(true)
+    }))
+
+  it.effect("the live program flattens before the close: its sells fill, nothing is left at the close", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 23)
+      const start = bars.get("AAA")![0].time
+      const close = bars.get("AAA")![59].time + SPAN
+      const { journal, layer } = world(bars)
+      yield* drive(trade(settings).pipe(Effect.provide(layer)), start)
+      const flattens = ofType(journal.records, "flatten")
+      expect(flattens).toHaveLength(1)
+      expect(flattens[0].bar_time).toBe(new Date(close - 2 * SPAN).toISOString())
+      expect(Date.parse(flattens[0].time)).toBeLessThan(close)
+      const ids = flattenIds(journal.records)
+      expect(ids.size).toBeGreaterThan(0)
+      expect(ofType(journal.records, "fill").filter((f) => ids.has(f.client_order_id))).toHaveLength(ids.size)
+      expect(ofType(journal.records, "unfilled_at_close")).toEqual([])
+    }))
+
+  it.effect("the live program journals unfilled_at_close when the broker refuses the flatten's sells", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 23)
+      const start = bars.get("AAA")![0].time
+      const close = bars.get("AAA")![59].time + SPAN
+      const refusing = (sim: Layer.Layer<Broker, never, SimExchange>) =>
+        Layer.effect(
+          Broker,
+          Effect.map(Broker, (b) =>
+            Broker.of({
+              ...b,
+              submit: (r) =>
+                Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                  r.side === "sell" && now >= close - 20 * 60_000 ? Effect.fail(new OrderRejected({ clientOrderId: r.clientOrderId, reason: "HTTP 403: not allowed" })) : b.submit(r)
+                )
+            })
+          )
+        ).pipe(Layer.provide(sim))
+      const { journal, layer } = world(bars, undefined, refusing)
+      yield* drive(trade(settings).pipe(Effect.provide(layer)), start)
+      expect(ofType(journal.records, "flatten").length).toBeGreaterThan(0)
+      const unfilled = ofType(journal.records, "unfilled_at_close")
+      expect(unfilled).toHaveLength(1)
+      expect(unfilled[0].time).toBe(new Date(close).toISOString())
+      expect(Object.keys(unfilled[0].positions).length).toBeGreaterThan(0)
+    }))
+})
+
+describe("unattended: a step with no bar at all", () => {
+  it.effect("journals a decision with every ticker's hold and no orders, and trades on the next step", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 11)
+      const start = bars.get("AAA")![0].time
+      const lost = bars.get("AAA")![9].time
+      const losing = (replay: Layer.Layer<MarketData>) =>
+        Layer.effect(
+          MarketData,
+          Effect.map(MarketData, (md) =>
+            MarketData.of({
+              ...md,
+              live: (ticker, interval) => md.live(ticker, interval).pipe(Stream.filter((b) => b.time !== lost)),
+              barAt: (ticker, interval, time) => (time === lost ? Effect.succeed(undefined) : md.barAt(ticker, interval, time))
+            })
+          )
+        ).pipe(Layer.provide(replay))
+      const { journal, layer } = world(bars, losing)
+      yield* drive(trade({ ...tradeSettings("u", rules), maxSteps: 30 }).pipe(Effect.provide(layer)), start)
+      const decisions = ofType(journal.records, "decision")
+      const at = decisions.findIndex((d) => d.bar_time === new Date(lost).toISOString())
+      expect(at).toBeGreaterThanOrEqual(0)
+      const empty = decisions[at]
+      expect(empty.orders).toEqual([])
+      expect(empty.action).toEqual([])
+      expect(empty.holds?.map((h) => h.ticker)).toEqual(tickers)
+      // the portfolio record of that step precedes it
+      const index = journal.records.indexOf(empty)
+      expect(journal.records[index - 1].type).toBe("portfolio")
+      const next = decisions[at + 1]
+      expect(next.bar_time).toBe(new Date(lost + SPAN).toISOString())
+      expect(next.holds).toBeUndefined()
+      expect(next.action).toHaveLength(tickers.length)
+      expect(next.orders.length).toBeGreaterThan(0)
+    }))
+})
+
+describe("unattended: stop means stop", () => {
+  it.effect("an interrupt ends within settleTimeout + the margin when the broker hangs, and journals session_end", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 11)
+      const start = bars.get("AAA")![0].time
+      let hang = false
+      const hanging = (sim: Layer.Layer<Broker, never, SimExchange>) =>
+        Layer.effect(
+          Broker,
+          Effect.map(Broker, (b) => {
+            const unless = <A, E>(call: Effect.Effect<A, E>) => Effect.suspend(() => (hang ? Effect.never : call))
+            return Broker.of({ ...b, openOrders: unless(b.openOrders), reconcile: unless(b.reconcile), takeUpdates: unless(b.takeUpdates) })
+          })
+        ).pipe(Layer.provide(sim))
+      const { journal, layer } = world(bars, undefined, hanging)
+      const settleTimeout = Duration.seconds(1)
+      yield* TestClock.setTime(start)
+      const fiber = yield* Effect.fork(trade({ ...tradeSettings("u", rules), settleTimeout }).pipe(Effect.provide(layer)))
+      for (let i = 0; i < 150; i++) yield* TestClock.adjust("1 minute")
+      expect(ofType(journal.records, "decision").length).toBeGreaterThan(0)
+      hang = true
+      yield* TestClock.adjust("30 seconds")
+      const stoppedAt = yield* Clock.currentTimeMillis
+      yield* Fiber.interruptFork(fiber)
+      const bound = Duration.toMillis(settleTimeout) + Duration.toMillis(STOP_MARGIN)
+      for (let i = 0; i < 600 && fiber.unsafePoll() === null; i++) yield* TestClock.adjust("100 millis")
+      expect(fiber.unsafePoll()).not.toBeNull()
+      expect((yield* Clock.currentTimeMillis) - stoppedAt).toBeLessThanOrEqual(bound + 100)
+      const lastRecord = journal.records[journal.records.length - 1]
+      expect(lastRecord.type).toBe("session_end")
+      expect((lastRecord as { stopped_by_deadline?: boolean }).stopped_by_deadline).toBe(true)
+    }))
+})
