@@ -33,8 +33,8 @@ usage:
 
 exit codes: 0 done, 1 runtime failure, 2 bad configuration, arguments or input files`
 
-/** Errors that are the user's input (or a second instance of a running trader): message, exit 2. */
-const inputErrors = new Set(["UsageError", "ConfigError", "ModelError", "BarsFileError", "JournalLocked", "ForeignJournal"])
+/** Errors that are the user's input (or a second instance of a running trader, or keys the broker refuses): message, exit 2. */
+const inputErrors = new Set(["UsageError", "ConfigError", "ModelError", "BarsFileError", "JournalLocked", "ForeignJournal", "KeysRefused"])
 
 const program = Effect.gen(function* () {
   const args = parseArgs(process.argv.slice(2))

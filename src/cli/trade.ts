@@ -1,16 +1,18 @@
 import { Path } from "@effect/platform"
-import { type Clock, Console, Duration, Effect, Layer, Schedule } from "effect"
+import { type Clock, Console, Duration, Effect, Layer } from "effect"
 import type { Deployment } from "../config/deployment.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
-import { loadAlpacaKeys } from "../config/keys.js"
+import { KEY_ID_ENV, loadAlpacaKeys, SECRET_KEY_ENV } from "../config/keys.js"
 import { AlpacaBrokerLive } from "../layers/AlpacaBroker.js"
 import { AlpacaMarketClockLive } from "../layers/AlpacaMarketClock.js"
 import { AlpacaMarketDataLive } from "../layers/AlpacaMarketData.js"
 import { type AlpacaSettings, AlpacaRateLimiterLive, makeAlpacaClient, makeAlpacaSettings } from "../layers/alpaca/client.js"
 import { IndicatorFeatureEngineLive } from "../layers/IndicatorFeatureEngine.js"
 import { JsonlJournalLive } from "../layers/JsonlJournal.js"
-import { makeMarketTimeClock } from "../layers/MarketTimeClock.js"
+import { keepAnchored, makeMarketTimeClock } from "../layers/MarketTimeClock.js"
+import { classifyAlpacaError, retryHealable, tradingOp } from "../layers/alpaca/errors.js"
+import { BrokerUnavailable, KeysRefused } from "../services/Broker.js"
 import { MetricsServerLive } from "../layers/MetricsServer.js"
 import { OnnxPolicyLive } from "../layers/OnnxPolicy.js"
 import type { Fees } from "../core/ledger.js"
@@ -21,6 +23,13 @@ import { checkModelFit, guardLimits, riskLimits } from "./commands.js"
 
 type Flags = ReadonlyMap<string, string | true>
 
+/** Where the keys were read from, for a refusal's message (never the keys). */
+const describeKeysSource = (source: string | undefined): string =>
+  source === undefined ? "the settings passed to trade" : source === "environment" ? `the environment (${KEY_ID_ENV} / ${SECRET_KEY_ENV})` : `the keys file ${source}`
+
+/** How often the live market time checks this machine's wall clock, and re-anchors to the broker's. */
+const WALL_CLOCK_CHECK = Duration.seconds(10)
+const REANCHOR_EVERY = Duration.minutes(5)
 
 const PAPER_HOSTS = new Set(["paper-api.alpaca.markets", "127.0.0.1", "localhost", "[::1]", "::1"])
 
@@ -69,7 +78,7 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
     const alpaca = deployment.config.alpaca
     const keys =
       overrides.settings?.keyId !== undefined && overrides.settings.secretKey !== undefined
-        ? { keyId: overrides.settings.keyId, secretKey: overrides.settings.secretKey }
+        ? { keyId: overrides.settings.keyId, secretKey: overrides.settings.secretKey, source: undefined }
         : yield* loadAlpacaKeys({ keysFile: path.resolve(path.dirname(deployment.configFile), alpaca.keys ?? "api_keys.yaml") })
     const supervision = deployment.config.supervision
     const backoff = { base: Duration.seconds(supervision.backoff_base_seconds), max: Duration.seconds(supervision.backoff_max_seconds) }
@@ -86,14 +95,28 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
       backoff
     })
 
-    // Market time is the broker's: anchor Effect's Clock to it (and run it faster for an accelerated emulator).
+    // Refused keys end the session (exit 2), saying where they were read from.
+    const keysSource = describeKeysSource(keys.source)
+    const withKeysSource = <E>(e: E): E => (e instanceof KeysRefused ? (new KeysRefused({ ...e, source: keysSource }) as E) : e)
+
+    // Market time is the broker's: Effect's Clock anchored to it, advanced by a monotonic clock (faster
+    // for an accelerated emulator), re-anchored while the session runs.
     const client = yield* makeAlpacaClient(settings)
-    const brokerNow = yield* Effect.tryPromise({
-      try: async () => Date.parse(String((await client.trading.clock.legacyClock()).timestamp)),
-      catch: (e) => new ConfigError({ file: deployment.configFile, field: "alpaca.trading_url", detail: `cannot reach the broker's clock at ${settings.tradingUrl}: ${(e as Error).message}` })
-    }).pipe(Effect.retry({ schedule: Schedule.exponential("500 millis").pipe(Schedule.jittered), times: 5 }))
+    const readBrokerNow = retryHealable(
+      Effect.tryPromise({
+        try: async (signal) => Date.parse(String((await client.trading.clock.legacyClock({ signal })).timestamp)),
+        catch: (cause) => classifyAlpacaError(tradingOp("clock"), cause)
+      }),
+      settings
+    ).pipe(Effect.mapError(withKeysSource))
+    const brokerNow = yield* readBrokerNow.pipe(
+      Effect.filterOrFail(Number.isFinite, () => new BrokerUnavailable({ operation: "clock", detail: "the answer's timestamp is not a time" })),
+      Effect.catchIf(
+        (e) => e._tag !== "KeysRefused",
+        (e) => new ConfigError({ file: deployment.configFile, field: "alpaca.trading_url", detail: `cannot read the broker's clock at ${settings.tradingUrl}: ${e.message}` })
+      )
+    )
     const speed = alpaca.clock_speed
-    const anchored = speed !== 1 || !Number.isFinite(brokerNow) || Math.abs(brokerNow - Date.now()) > 2_000
 
     const market = deployment.config.market
     const journalPath = overrides.journalPath ?? path.join(deployment.journalDir, "journal.jsonl")
@@ -124,13 +147,27 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
       grace: Duration.seconds(market.grace_seconds),
       stopOpeningBeforeClose: Duration.minutes(market.stop_opening_minutes_before_close),
       flattenAtClose: market.flatten_at_close,
+      flattenLead: market.flatten_lead_minutes === undefined ? undefined : Duration.minutes(market.flatten_lead_minutes),
       backoff,
       settleTimeout: Duration.seconds(market.settle_timeout_seconds),
       fees: overrides.fees
     }).pipe(Effect.provide(layers))
+    const marketTime = makeMarketTimeClock({ marketStart: brokerNow, speed })
     const summary: SessionSummary = yield* overrides.clock !== undefined
       ? Effect.withClock(program, overrides.clock)
-      : anchored ? Effect.withClock(program, makeMarketTimeClock({ marketStart: brokerNow, speed })) : program
+      : Effect.scoped(
+          Effect.gen(function* () {
+            // beside the program, on the default Clock (real time, whatever the market's speed); the
+            // program runs in this fiber, so a stop runs its settle and its last records to the end
+            yield* keepAnchored(marketTime, { brokerNow: readBrokerNow, checkEvery: WALL_CLOCK_CHECK, reanchorEvery: REANCHOR_EVERY, isFatal: (e) => e._tag === "KeysRefused" }).pipe(
+              Effect.catchAll((e) =>
+                Effect.logError("the broker refused the API keys when re-anchoring market time; it keeps its last anchor").pipe(Effect.annotateLogs({ error: withKeysSource(e).message }))
+              ),
+              Effect.forkScoped
+            )
+            return yield* Effect.withClock(program, marketTime)
+          })
+        ).pipe(Effect.mapError(withKeysSource))
     return { summary, journalPath }
   })
 

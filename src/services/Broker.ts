@@ -33,7 +33,21 @@ export class OrderRejected extends Data.TaggedError("OrderRejected")<{
   }
 }
 
-export type BrokerError = BrokerUnavailable | RateLimited
+/**
+ * The broker refused our API keys (401, or 403 outside order placement): retrying cannot heal it.
+ * `source` says where the keys were read from (never the keys); the wiring that loaded them sets it.
+ */
+export class KeysRefused extends Data.TaggedError("KeysRefused")<{
+  readonly operation: string
+  readonly status: number
+  readonly source?: string | undefined
+}> {
+  override get message() {
+    return `the broker refused the API keys (HTTP ${this.status} on ${this.operation})${this.source === undefined ? "" : `; keys read from ${this.source}`}`
+  }
+}
+
+export type BrokerError = BrokerUnavailable | RateLimited | KeysRefused
 
 export interface BrokerService {
   readonly account: Effect.Effect<Account, BrokerError>

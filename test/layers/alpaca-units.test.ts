@@ -10,7 +10,7 @@ import { decodeAccount, decodeAnswer, decodeOrder, decodePositions } from "../..
 import { backoffSchedule, classifyAlpacaError, dataOp, isHealable, retryHealable, submitOp, tradingOp } from "../../src/layers/alpaca/errors.js"
 import { nyMidnight, nyWallToEpoch } from "../../src/core/nytime.js"
 import { OrderTracker } from "../../src/layers/alpaca/tracker.js"
-import { BrokerUnavailable, OrderRejected, RateLimited } from "../../src/services/Broker.js"
+import { BrokerUnavailable, KeysRefused, OrderRejected, RateLimited } from "../../src/services/Broker.js"
 
 const MIN = 60_000
 
@@ -41,13 +41,34 @@ describe("classifyAlpacaError", () => {
     const server = classifyAlpacaError(tradingOp("positions"), apiError(503, "unavailable"))
     expect(server).toMatchObject({ _tag: "BrokerUnavailable", status: 503 })
     expect(isHealable(server)).toBe(true)
-    // 403 outside placement (bad keys, no permission) is not an order refusal and does not heal.
-    const forbidden = classifyAlpacaError(tradingOp("account"), apiError(403, "forbidden"))
-    expect(forbidden).toMatchObject({ _tag: "BrokerUnavailable", status: 403 })
-    expect(isHealable(forbidden)).toBe(false)
+    expect(classifyAlpacaError(tradingOp("order by client order id"), apiError(404, "not found"))).toMatchObject({ _tag: "BrokerUnavailable", status: 404 })
     // A submit that got no answer may have been placed: it is not a refusal.
     expect(classifyAlpacaError(submitOp("c-2"), new FetchError(new Error("timeout"), "fetch failed"))._tag).toBe("BrokerUnavailable")
   })
+
+  it("maps 401, and 403 outside placement, to KeysRefused, never retried; a 401 on placement too", () => {
+    for (const [op, status] of [[tradingOp("account"), 401], [tradingOp("clock"), 403], [submitOp("c-3"), 401]] as const) {
+      const refused = classifyAlpacaError(op, apiError(status, "forbidden"))
+      expect(refused, `${op.api} ${status}`).toBeInstanceOf(KeysRefused)
+      expect(refused).toMatchObject({ status })
+      expect(isHealable(refused)).toBe(false)
+    }
+    expect(new KeysRefused({ operation: "account", status: 401, source: "the keys file /x/api_keys.yaml" }).message).toBe(
+      "the broker refused the API keys (HTTP 401 on account); keys read from the keys file /x/api_keys.yaml"
+    )
+    // a data 403 is the plan refusing a feed, not the keys
+    expect(classifyAlpacaError(dataOp("bars", "AAA"), apiError(403, "subscription does not permit"))).toMatchObject({ _tag: "MarketDataError", status: 403 })
+  })
+
+  it.effect("retryHealable gives up on KeysRefused at the first attempt", () =>
+    Effect.gen(function* () {
+      let attempts = 0
+      const call = Effect.suspend(() => (attempts++, Effect.fail(classifyAlpacaError(tradingOp("account"), apiError(401, "unauthorized")))))
+      const result = yield* Effect.either(retryHealable(call, { backoff: { base: Duration.seconds(1), max: Duration.seconds(1) }, maxRetries: 5 }))
+      expect(Either.isLeft(result) && result.left._tag).toBe("KeysRefused")
+      expect(attempts).toBe(1)
+    })
+  )
 
   it("maps data calls to MarketDataError and anything else thrown to MalformedAnswer", () => {
     expect(classifyAlpacaError(dataOp("bars", "AAA"), apiError(500, "boom"))).toMatchObject({ _tag: "MarketDataError", ticker: "AAA", status: 500 })

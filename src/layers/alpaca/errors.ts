@@ -1,12 +1,12 @@
 /**
  * Every SDK failure becomes one of our tagged errors, and one retry policy decides which of them
  * may heal: network errors, timeouts, 5xx and 408 (BrokerUnavailable / MarketDataError without a
- * 4xx status) and 429 (RateLimited, after its retryAfter). Order refusals, other 4xx and answers of
- * the wrong shape are final.
+ * 4xx status) and 429 (RateLimited, after its retryAfter). Order refusals, refused keys
+ * (KeysRefused), other 4xx and answers of the wrong shape are final.
  */
 import { ApiError, FetchError } from "@alpacahq/alpaca-trade-api"
 import { Data, Duration, Effect, Schedule } from "effect"
-import { BrokerUnavailable, OrderRejected, RateLimited } from "../../services/Broker.js"
+import { BrokerUnavailable, KeysRefused, OrderRejected, RateLimited } from "../../services/Broker.js"
 import { MarketDataError } from "../../services/MarketData.js"
 import type { AlpacaBackoff } from "./client.js"
 
@@ -49,7 +49,7 @@ export class MalformedAnswer extends Data.TaggedError("MalformedAnswer")<{
 }
 
 /** What any REST call may fail with before it is narrowed to a port's errors. */
-export type AlpacaError = BrokerUnavailable | RateLimited | OrderRejected | MarketDataError | MalformedAnswer
+export type AlpacaError = BrokerUnavailable | RateLimited | KeysRefused | OrderRejected | MarketDataError | MalformedAnswer
 
 const describe = (cause: unknown): string => {
   if (cause instanceof Error) return cause.message === "" ? cause.name : `${cause.name}: ${cause.message}`
@@ -90,12 +90,13 @@ const REFUSED_ORDER = new Set([400, 403, 404, 422])
 /**
  * Maps an SDK failure (ApiError, FetchError, anything else the call threw) to our tagged errors:
  * 429 → RateLimited; refused placement (403 buying power / qty, 422 invalid / duplicate id) →
- * OrderRejected; other answers and network failures → BrokerUnavailable (trading) or
+ * OrderRejected; 401 on any trading call, and 403 on one that is not a placement → KeysRefused
+ * (market data keeps its 401/403 as MarketDataError: a 403 there is the plan refusing a feed); other answers and network failures → BrokerUnavailable (trading) or
  * MarketDataError (data) carrying the status; an exception that is neither (a body that did not
  * parse) → MalformedAnswer.
  */
-export function classifyAlpacaError(operation: SubmitOperation, cause: unknown): BrokerUnavailable | RateLimited | OrderRejected | MalformedAnswer
-export function classifyAlpacaError(operation: TradingOperation, cause: unknown): BrokerUnavailable | RateLimited | MalformedAnswer
+export function classifyAlpacaError(operation: SubmitOperation, cause: unknown): BrokerUnavailable | RateLimited | KeysRefused | OrderRejected | MalformedAnswer
+export function classifyAlpacaError(operation: TradingOperation, cause: unknown): BrokerUnavailable | RateLimited | KeysRefused | MalformedAnswer
 export function classifyAlpacaError(operation: DataOperation, cause: unknown): MarketDataError | RateLimited | MalformedAnswer
 export function classifyAlpacaError(operation: AlpacaOperation, cause: unknown): AlpacaError
 export function classifyAlpacaError(operation: AlpacaOperation, cause: unknown): AlpacaError {
@@ -109,11 +110,12 @@ export function classifyAlpacaError(operation: AlpacaOperation, cause: unknown):
   if (operation.api === "submit" && status !== undefined && REFUSED_ORDER.has(status)) {
     return new OrderRejected({ clientOrderId: operation.clientOrderId, reason: detail, status })
   }
+  if (operation.api !== "data" && (status === 401 || status === 403)) return new KeysRefused({ operation: name, status })
   if (operation.api === "data") return new MarketDataError({ detail: `${operation.name}: ${detail}`, ticker: operation.ticker, status })
   return new BrokerUnavailable({ operation: name, detail, status })
 }
 
-/** Whether retrying may help: network/timeouts, 408, 5xx and 429; never refusals or bad shapes. */
+/** Whether retrying may help: network/timeouts, 408, 5xx and 429; never refusals (orders, keys) or bad shapes. */
 export const isHealable = (error: unknown): boolean => {
   if (typeof error !== "object" || error === null || !("_tag" in error)) return false
   switch ((error as { _tag: unknown })._tag) {
@@ -183,6 +185,7 @@ export const toMarketDataError = (error: AlpacaError, ticker?: string): MarketDa
     case "BrokerUnavailable":
       return new MarketDataError({ detail: error.message, ticker, status: error.status })
     case "OrderRejected":
+    case "KeysRefused":
       return new MarketDataError({ detail: error.message, ticker, status: error.status })
   }
 }

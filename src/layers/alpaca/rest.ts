@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import type { BrokerUnavailable, OrderRejected, RateLimited } from "../../services/Broker.js"
+import type { BrokerUnavailable, KeysRefused, OrderRejected, RateLimited } from "../../services/Broker.js"
 import type { MarketDataError } from "../../services/MarketData.js"
 import type { AlpacaRateLimiterService } from "./client.js"
 import {
@@ -12,10 +12,10 @@ import {
 
 /** The errors one REST call of operation `O` may fail with, before retries. */
 export type CallError<O extends AlpacaOperation> = O extends SubmitOperation
-  ? BrokerUnavailable | RateLimited | OrderRejected | MalformedAnswer
+  ? BrokerUnavailable | RateLimited | OrderRejected | KeysRefused | MalformedAnswer
   : O extends DataOperation
     ? MarketDataError | RateLimited | MalformedAnswer
-    : BrokerUnavailable | RateLimited | MalformedAnswer
+    : BrokerUnavailable | RateLimited | KeysRefused | MalformedAnswer
 
 /** Per-call SDK request options: interrupting the fiber aborts the request. */
 export interface CallInit {
