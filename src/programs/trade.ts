@@ -24,8 +24,9 @@ export interface TradeSettings extends SessionSettings {
 /** What a stop may take beyond `settleTimeout` (the last booking, the summary) before it gives up on the broker. */
 export const STOP_MARGIN = Duration.seconds(5)
 
-const sleepUntil = (time: number) =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) => (time > now ? Effect.sleep(time - now) : Effect.void))
+/** Sleeps until the Clock reads `time` (again, if a timer woke it a little early: real timers round). */
+const sleepUntil = (time: number): Effect.Effect<void> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => (time > now ? Effect.zipRight(Effect.sleep(time - now), Effect.suspend(() => sleepUntil(time))) : Effect.void))
 
 /** Jittered exponential backoff from `base`, each delay capped at `max`, forever. */
 export const backoffSchedule = (backoff: TradeSettings["backoff"]) =>
@@ -238,8 +239,9 @@ export const trade = (settings: TradeSettings) =>
       }
       const barTime = bucketStart(now, span)
       const barEnd = Math.min(barTime + span, market.close)
-      if (barTime <= session.resumeAfter) {
-        // decided before a restart: skip to the next bar
+      if (barTime <= Math.max(session.resumeAfter, lastStepBarTime)) {
+        // decided already (before a restart, or by this session's previous step when the clock reads
+        // a little behind the bar's end): never a bar twice; skip to the next bar
         yield* sleepUntil(barEnd)
         return true
       }
