@@ -367,6 +367,26 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       )
     })
 
+    /** The ledger snapshot a decision read, as its record states it. */
+    const decisionState = (snapshot: LedgerSnapshot, closes: ReadonlyArray<number>) => ({
+      cash: snapshot.cash,
+      holdings: snapshot.holdings,
+      reserved_cash: snapshot.reservedCash,
+      reserved_shares: snapshot.reservedShares,
+      prices: closes
+    })
+
+    const countDecision = (now: number) =>
+      Effect.zipRight(Metric.increment(TradingMetrics.decisions), Metric.set(TradingMetrics.lastDecision, now / 1000))
+
+    /** A step taken (decided, held or refused): the cooldowns age, the step counts. */
+    const endStep = (holds: number) =>
+      Effect.suspend(() => {
+        for (let i = 0; i < state.cooldown.length; i++) state.cooldown[i]++
+        state.steps++
+        return Metric.incrementBy(TradingMetrics.holds, holds)
+      })
+
     /**
      * The one decision step. Feeds the step's bars to the indicators and the ledger's marks, then —
      * once every indicator is warm — decides under the market-hours rules (flatten on the session's
@@ -429,19 +449,10 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
             action: [],
             orders: [],
             holds: input.holds,
-            state: {
-              cash: snapshot.cash,
-              holdings: snapshot.holdings,
-              reserved_cash: snapshot.reservedCash,
-              reserved_shares: snapshot.reservedShares,
-              prices: closes
-            }
+            state: decisionState(snapshot, closes)
           })
-          yield* Metric.increment(TradingMetrics.decisions)
-          yield* Metric.set(TradingMetrics.lastDecision, now / 1000)
-          for (let i = 0; i < state.cooldown.length; i++) state.cooldown[i]++
-          state.steps++
-          yield* Metric.incrementBy(TradingMetrics.holds, input.holds.length)
+          yield* countDecision(now)
+          yield* endStep(input.holds.length)
         } else {
           const stepInput: StepInput = {
             barTime,
@@ -473,21 +484,12 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
               orders: intents.map(orderLine),
               ...(input.holds.length > 0 ? { holds: input.holds } : {}),
               ...(plan.cuts.length > 0 ? { risk: plan.cuts } : {}),
-              state: {
-                cash: snapshot.cash,
-                holdings: snapshot.holdings,
-                reserved_cash: snapshot.reservedCash,
-                reserved_shares: snapshot.reservedShares,
-                prices: closes
-              }
+              state: decisionState(snapshot, closes)
             })
             // a refused step is no decision: a stale last-decision gauge is how a dashboard sees a broken policy
-            yield* Metric.increment(TradingMetrics.decisions)
-            yield* Metric.set(TradingMetrics.lastDecision, now / 1000)
+            yield* countDecision(now)
           }
-          for (let i = 0; i < state.cooldown.length; i++) state.cooldown[i]++
-          state.steps++
-          yield* Metric.incrementBy(TradingMetrics.holds, input.holds.length)
+          yield* endStep(input.holds.length)
         }
         for (const intent of intents) state.ledger.intend(intent, closes[tickers.indexOf(intent.ticker)])
         state.intents += intents.length
