@@ -2,6 +2,7 @@ import { spawn } from "node:child_process"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type EmulatorHandle, loadBarsDir, startEmulator } from "../../src/emulator/index.js"
+import { emulatorDeployment } from "../support/cli.js"
 import { PROJECT, tmpTree } from "../support/tmp.js"
 
 const KEY_ID = "PKRIGHTKEY5X8C3V"
@@ -16,27 +17,8 @@ beforeAll(async () => {
 })
 afterAll(() => emulator?.close())
 
-const deployment = (files: Record<string, string> = {}) => {
-  const ws = emulator.url.replace(/^http/, "ws")
-  return tmpTree({
-    "deploy.yaml": [
-      "tickers: [SYNA, SYNB, SYNC]",
-      "interval: 5m",
-      `model: ${PROJECT}/model_registry/demo/1`,
-      `environment: ${PROJECT}/config/environments/demo.yaml`,
-      "journal: journal",
-      "deployment_id: keys",
-      "alpaca:",
-      `  trading_url: ${emulator.url}`,
-      `  data_url: ${emulator.url}`,
-      `  data_stream_url: ${ws}/v2`,
-      `  trading_stream_url: ${ws}/stream`,
-      "  clock_speed: 1200",
-      ""
-    ].join("\n"),
-    ...files
-  })
-}
+const deployment = (files: Record<string, string> = {}) =>
+  tmpTree({ "deploy.yaml": emulatorDeployment(emulator.url, { deploymentId: "keys", speed: 1200 }), ...files })
 
 const trade = (dir: string, env: Record<string, string>) =>
   new Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>((resolve) => {

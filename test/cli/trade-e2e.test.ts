@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY, loadBarsDir, startEmulator } from "../../src/emulator/index.js"
+import { emulatorDeployment, runCli, waitFor } from "../support/cli.js"
 import { PROJECT, tmpTree } from "../support/tmp.js"
 
 const SPEED = 1200
@@ -12,57 +13,17 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL")
 })
 
-const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  const child = spawn(process.execPath, [path.join(PROJECT, "dist/main.js"), ...args], {
-    env: { ...process.env, APCA_API_KEY_ID: "", APCA_API_SECRET_KEY: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  children.push(child)
-  let stdout = ""
-  let stderr = ""
-  child.stdout!.on("data", (d) => (stdout += d))
-  child.stderr!.on("data", (d) => (stderr += d))
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("exit", (code) => resolve({ code, stdout, stderr }))
-  )
-  return { child, done, output: () => ({ stdout, stderr }) }
-}
+const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  runCli(args, { APCA_API_KEY_ID: "", APCA_API_SECRET_KEY: "", ...env }, children)
 
 /** A deployment of the demo agent pointed at an emulator. */
-const deploymentFor = (url: string, extra: Record<string, string> = {}) => {
-  const ws = url.replace(/^http/, "ws")
-  return tmpTree({
-    "deploy.yaml": [
-      "tickers: [SYNA, SYNB, SYNC]",
-      "interval: 5m",
-      `model: ${PROJECT}/model_registry/demo/1`,
-      `environment: ${PROJECT}/config/environments/demo.yaml`,
-      "journal: journal",
-      "deployment_id: e2e",
-      "alpaca:",
-      `  trading_url: ${url}`,
-      `  data_url: ${url}`,
-      `  data_stream_url: ${ws}/v2`,
-      `  trading_stream_url: ${ws}/stream`,
-      `  clock_speed: ${SPEED}`,
-      ""
-    ].join("\n"),
-    ...extra
-  })
-}
+const deploymentFor = (url: string, extra: Record<string, string> = {}) =>
+  tmpTree({ "deploy.yaml": emulatorDeployment(url, { deploymentId: "e2e", speed: SPEED }), ...extra })
 
 const readJournal = (dir: string) =>
   fs.existsSync(path.join(dir, "journal/journal.jsonl"))
     ? fs.readFileSync(path.join(dir, "journal/journal.jsonl"), "utf8").trimEnd().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l))
     : []
-
-const waitFor = async (predicate: () => boolean, ms: number) => {
-  const until = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error("timed out waiting")
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe("trade against a local emulator", () => {
   it("places orders that appear in the emulator's GET /v2/orders?status=all", async () => {

@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY, loadBarsDir, startEmulator } from "../../src/emulator/index.js"
+import { emulatorDeployment, runCli, waitFor } from "../support/cli.js"
 import { PROJECT, tmpTree } from "../support/tmp.js"
 
 const SPEED = 1200
@@ -12,49 +13,12 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
 })
 
-const trade = (args: ReadonlyArray<string>) => {
-  const child = spawn(process.execPath, [path.join(PROJECT, "dist/main.js"), "trade", ...args], {
-    env: { ...process.env, APCA_API_KEY_ID: EMULATOR_KEY_ID, APCA_API_SECRET_KEY: EMULATOR_SECRET_KEY },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  children.push(child)
-  let stdout = ""
-  let stderr = ""
-  child.stdout!.on("data", (d) => (stdout += d))
-  child.stderr!.on("data", (d) => (stderr += d))
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr })))
-  return { child, done }
-}
+const trade = (args: ReadonlyArray<string>) => runCli(["trade", ...args], { APCA_API_KEY_ID: EMULATOR_KEY_ID, APCA_API_SECRET_KEY: EMULATOR_SECRET_KEY }, children)
 
-const config = (url: string, deploymentId: string) => {
-  const ws = url.replace(/^http/, "ws")
-  return [
-    "tickers: [SYNA, SYNB, SYNC]",
-    "interval: 5m",
-    `model: ${PROJECT}/model_registry/demo/1`,
-    `environment: ${PROJECT}/config/environments/demo.yaml`,
-    "journal: journal",
-    `deployment_id: ${deploymentId}`,
-    "alpaca:",
-    `  trading_url: ${url}`,
-    `  data_url: ${url}`,
-    `  data_stream_url: ${ws}/v2`,
-    `  trading_stream_url: ${ws}/stream`,
-    `  clock_speed: ${SPEED}`,
-    ""
-  ].join("\n")
-}
+const config = (url: string, deploymentId: string) => emulatorDeployment(url, { deploymentId, speed: SPEED })
 
 const journalLines = (file: string): Array<{ type: string; deployment?: string }> =>
   fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)) : []
-
-const waitFor = async (predicate: () => boolean, ms: number) => {
-  const until = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error("timed out waiting")
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 describe("trade: one writer per journal, and only its owner's", () => {
   it("a second trade on the same config exits 2 naming the first one's pid; another deployment is refused; --fresh-journal moves the old journal aside", async () => {
@@ -65,7 +29,7 @@ describe("trade: one writer per journal, and only its owner's", () => {
       const journal = path.join(dir, "journal/journal.jsonl")
       const first = trade(["--config", path.join(dir, "a.yaml")])
       // its session has started: it holds the lock
-      await waitFor(() => journalLines(journal).some((r) => r.type === "session_start"), 30_000)
+      await waitFor(() => journalLines(journal).some((r) => r.type === "session_start"), 30_000, 25)
 
       const t0 = Date.now()
       const second = await trade(["--config", path.join(dir, "a.yaml")]).done

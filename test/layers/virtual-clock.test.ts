@@ -12,6 +12,12 @@ const turns = (n: number) => Effect.promise(() => new Promise<void>((resolve) =>
   setImmediate(next)
 }))
 
+/** Many turns of the event loop (the driver looks for quiet over a few): no wall time involved. */
+const eventLoopTurns = (n: number) =>
+  Effect.promise(async () => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r))
+  })
+
 describe("makeVirtualClock", () => {
   it.effect("sleepers wait for wakeDue, and wake by deadline then by registration order", () =>
     Effect.gen(function* () {
@@ -104,7 +110,7 @@ describe("driveVirtualClock", () => {
       const { driver } = driverFor(vc, fibers, { busy: () => inFlight || fibers.runnable() > 0 })
       const sleeper = yield* Effect.fork(Effect.sleep("1 minute").pipe(Effect.withClock(vc.clock), fibers.watch))
       const driving = yield* Effect.fork(driveVirtualClock(driver))
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
+      yield* eventLoopTurns(100)
       expect(vc.now()).toBe(T0)
       inFlight = false
       yield* Fiber.join(sleeper)
@@ -164,7 +170,7 @@ describe("driveVirtualClock", () => {
       const late = yield* Effect.fork(Effect.sleep("5 minutes").pipe(Effect.withClock(vc.clock), fibers.watch))
       const driving = yield* Effect.fork(driveVirtualClock(driver))
       yield* Fiber.join(early)
-      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
+      yield* eventLoopTurns(100)
       expect(moves).toEqual([])
       expect(vc.now()).toBe(T0 + 10_000)
       ready = true
