@@ -1,18 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
-import { IndicatorFeatureEngineLive } from "../../src/layers/IndicatorFeatureEngine.js"
-import { makeMemoryJournal } from "../../src/layers/JsonlJournal.js"
-import { ReplayMarketDataLive } from "../../src/layers/ReplayMarketData.js"
-import { SimBrokerLive } from "../../src/layers/SimBroker.js"
 import { withSimClock } from "../../src/layers/SimClock.js"
-import { makeBarTape, type SimExchange, SimExchangeLive } from "../../src/layers/SimExchange.js"
-import { SimMarketClockLive } from "../../src/layers/SimMarketClock.js"
+import type { SimExchange } from "../../src/layers/SimExchange.js"
 import { type JournalRecord, ofType } from "../../src/domain/Journal.js"
 import { runSession } from "../../src/programs/session.js"
 import { STOP_MARGIN, trade } from "../../src/programs/trade.js"
 import { Broker, OrderRejected } from "../../src/services/Broker.js"
 import { MarketData } from "../../src/services/MarketData.js"
 import { Policy } from "../../src/services/Policy.js"
+import { driveOnTestClock, simWorld } from "../support/sim-world.js"
 import { definitionsOf, randomBars, testCard, tradeSettings } from "../support/fixtures.js"
 
 const tickers = ["AAA", "BBB", "CCC"]
@@ -35,35 +31,15 @@ const policy = Layer.succeed(
   })
 )
 
-/** The same world as trade.test.ts: simulation layers over a bar tape, a memory journal. */
 const world = (
   bars: ReturnType<typeof randomBars>,
   marketData?: (live: Layer.Layer<MarketData>) => Layer.Layer<MarketData>,
   broker?: (sim: Layer.Layer<Broker, never, SimExchange>) => Layer.Layer<Broker, never, SimExchange>
-) => {
-  const journal = makeMemoryJournal()
-  const exchange = SimExchangeLive(makeBarTape(bars), { initialCash: 20_000, fillPrice: "next_open", slippageBps: 0, buyCostPct: rules.buyCostPct, sellCostPct: rules.sellCostPct })
-  const replay = ReplayMarketDataLive.pipe(Layer.provide(exchange))
-  const md = marketData === undefined ? replay : marketData(replay)
-  const layer = Layer.mergeAll(replay, md, broker === undefined ? SimBrokerLive : broker(SimBrokerLive), SimMarketClockLive(SPAN)).pipe(
-    Layer.provideMerge(exchange),
-    Layer.merge(IndicatorFeatureEngineLive(tickers, definitions)),
-    Layer.merge(policy),
-    Layer.merge(journal.layer)
-  )
-  return { journal, layer }
-}
+) => simWorld({ bars, tickers, definitions, rules, policy, marketData, broker })
 
 const settings = { ...tradeSettings("u", rules), flattenAtClose: true }
 
-/** Runs `effect` forked while TestClock moves in one-minute steps until it is done. */
-const drive = <A, E, R>(effect: Effect.Effect<A, E, R>, start: number, maxMinutes = 2_000) =>
-  Effect.gen(function* () {
-    yield* TestClock.setTime(start)
-    const fiber = yield* Effect.fork(effect)
-    for (let i = 0; i < maxMinutes && fiber.unsafePoll() === null; i++) yield* TestClock.adjust("1 minute")
-    return yield* Fiber.join(fiber)
-  })
+const drive = driveOnTestClock
 
 const flattenIds = (records: ReadonlyArray<JournalRecord>) => new Set(ofType(records, "flatten").flatMap((f) => f.orders.map((o) => o.client_order_id)))
 
