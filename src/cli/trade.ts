@@ -1,5 +1,5 @@
 import { Path } from "@effect/platform"
-import { type Clock, Console, Duration, Effect, Layer } from "effect"
+import { type Clock, Console, Deferred, Duration, Effect, Layer } from "effect"
 import type { Deployment } from "../config/deployment.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
@@ -120,8 +120,11 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
 
     const market = deployment.config.market
     const journalPath = overrides.journalPath ?? path.join(deployment.journalDir, "journal.jsonl")
+    // Alpaca's budget is per real minute, whatever the market's speed: the limiter counts on the
+    // clock this runs on (real time; a rehearsal's virtual clock, which stands for it there)
+    const realTime = overrides.clock ?? (yield* Effect.clock)
     const live = Layer.mergeAll(AlpacaBrokerLive(settings), AlpacaMarketDataLive(settings), AlpacaMarketClockLive(settings)).pipe(
-      Layer.provide(AlpacaRateLimiterLive(settings))
+      Layer.provide(AlpacaRateLimiterLive(settings, realTime))
     )
     const layers = Layer.mergeAll(
       live,
@@ -137,6 +140,8 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
       }),
       overrides.metricsPort === undefined ? Layer.empty : MetricsServerLive(overrides.metricsPort)
     )
+    // refused keys found by the re-anchoring end the session as the program's own would
+    const keysRefused = yield* Deferred.make<never, KeysRefused>()
     const program = trade({
       deploymentId: deployment.deploymentId,
       interval: deployment.config.interval,
@@ -150,7 +155,8 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
       flattenLead: market.flatten_lead_minutes === undefined ? undefined : Duration.minutes(market.flatten_lead_minutes),
       backoff,
       settleTimeout: Duration.seconds(market.settle_timeout_seconds),
-      fees: overrides.fees
+      fees: overrides.fees,
+      fatal: Deferred.await(keysRefused)
     }).pipe(Effect.provide(layers))
     const marketTime = makeMarketTimeClock({ marketStart: brokerNow, speed })
     const summary: SessionSummary = yield* overrides.clock !== undefined
@@ -161,7 +167,10 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
             // program runs in this fiber, so a stop runs its settle and its last records to the end
             yield* keepAnchored(marketTime, { brokerNow: readBrokerNow, checkEvery: WALL_CLOCK_CHECK, reanchorEvery: REANCHOR_EVERY, isFatal: (e) => e._tag === "KeysRefused" }).pipe(
               Effect.catchAll((e) =>
-                Effect.logError("the broker refused the API keys when re-anchoring market time; it keeps its last anchor").pipe(Effect.annotateLogs({ error: withKeysSource(e).message }))
+                Effect.logError("the broker refused the API keys when re-anchoring market time: the session ends").pipe(
+                  Effect.annotateLogs({ error: withKeysSource(e).message }),
+                  Effect.zipRight(e._tag === "KeysRefused" ? Deferred.fail(keysRefused, e) : Effect.void)
+                )
               ),
               Effect.forkScoped
             )

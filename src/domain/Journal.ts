@@ -150,6 +150,13 @@ export const UnfilledAtClose = rec("unfilled_at_close", {
 export const SessionError = rec("session_error", { time: Time, error: Schema.String })
 export const BadBar = rec("bad_bar", { time: Time, ticker: Schema.String, bar_time: Time, reason: Schema.String, source: Schema.String })
 export const ActorFailure = rec("actor_failure", { time: Time, ticker: Schema.String, error: Schema.String })
+/**
+ * The broker or the market data stopped answering (after the retries a call allows): journaled once
+ * when it starts, with what failed; the session holds its steps until `outage_end`.
+ */
+export const Outage = rec("outage", { time: Time, service: Schema.Literal("broker", "market_data"), cause: Schema.String })
+/** The service answers again; `since` is when its outage was journaled. */
+export const OutageEnd = rec("outage_end", { time: Time, service: Schema.Literal("broker", "market_data"), since: Time, seconds: Schema.Number })
 export const NoHistory = rec("no_history", { time: Time, ticker: Schema.String, reason: Schema.String })
 export const KillSwitch = rec("kill_switch", { time: Time, loss: Schema.Number, limit: Schema.Number, dayStartEquity: Schema.Number })
 export const CircuitOpen = rec("circuit_open", { time: Time, rejections: Schema.Number, untilStep: Schema.Number })
@@ -177,6 +184,8 @@ export const JournalRecord = Schema.Union(
   SessionError,
   BadBar,
   ActorFailure,
+  Outage,
+  OutageEnd,
   NoHistory,
   KillSwitch,
   CircuitOpen,

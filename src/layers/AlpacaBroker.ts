@@ -90,6 +90,7 @@ export const makeAlpacaBroker = (settings: AlpacaSettings) =>
     yield* superviseStream({
       name: "trade_updates stream",
       backoff: settings.backoff,
+      clock: limiter.clock,
       open: (signals) => {
         const stream = trading.stream({ url: settings.tradingStreamUrl, reconnect: false })
         stream.onTradeUpdate((u) => void Queue.unsafeOffer(inbox, u))

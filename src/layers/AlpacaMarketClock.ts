@@ -7,6 +7,7 @@ import type { ConfigError } from "../config/errors.js"
 import { MarketClock, MarketClockError } from "../services/MarketClock.js"
 import { AlpacaRateLimiter, makeAlpacaClient, type AlpacaSettings } from "./alpaca/client.js"
 import { makeSessionCalendar } from "./alpaca/calendar.js"
+import { isHealable } from "./alpaca/errors.js"
 
 export const makeAlpacaMarketClock = (settings: AlpacaSettings) =>
   Effect.gen(function* () {
@@ -18,7 +19,7 @@ export const makeAlpacaMarketClock = (settings: AlpacaSettings) =>
       sessionAt: (time) =>
         calendar.sessionAt(time).pipe(
           Effect.map((session) => (session === undefined ? undefined : { open: session.open, close: session.close })),
-          Effect.mapError((e) => new MarketClockError({ detail: e.message }))
+          Effect.mapError((e) => new MarketClockError({ detail: e.message, transient: isHealable(e) }))
         )
     })
   })

@@ -232,9 +232,11 @@ export const makeAlpacaMarketData = (settings: AlpacaSettings) =>
 
     yield* Queue.take(inbox).pipe(Effect.flatMap(handle), Effect.forever, Effect.forkScoped)
 
+    let connectionLimitSaid = false
     const supervisor = superviseStream({
       name: "market data stream",
       backoff: settings.backoff,
+      clock: limiter.clock,
       open: (signals) => {
         const stream = client.marketData.stockStream({ url: dataStreamUrlFor(settings, feed), reconnect: false })
         stream.onBar((raw) => void Queue.unsafeOffer(inbox, { _tag: "Bar", updated: false, raw }))
@@ -254,10 +256,21 @@ export const makeAlpacaMarketData = (settings: AlpacaSettings) =>
         return stream
       },
       onReady: () => Effect.void,
-      onError: (stream, message) =>
-        feed === "sip" && /insufficient subscription/i.test(message)
-          ? Effect.zipRight(fallBackToIex(message), Effect.sync(() => stream.disconnect()))
-          : Effect.void
+      onError: (stream, message) => {
+        if (feed === "sip" && /insufficient subscription/i.test(message)) return Effect.zipRight(fallBackToIex(message), Effect.sync(() => stream.disconnect()))
+        if (!/connection limit exceeded/i.test(message)) return Effect.void
+        // Alpaca's 406: another connection with these keys holds the stream; back off and try again
+        const said = connectionLimitSaid
+        connectionLimitSaid = true
+        return Effect.zipRight(
+          said
+            ? Effect.void
+            : Effect.logError(
+                "alpaca market data: another connection with these API keys holds the market data stream (Alpaca allows one per key: another deployment or process with the same keys?); reconnecting with backoff until it is free"
+              ),
+          Effect.sync(() => stream.disconnect())
+        )
+      }
     })
 
     // The socket opens when the first ticker asks, but runs in the layer's fiber (its logger, its scope).

@@ -17,6 +17,7 @@ import { Journal } from "../services/Journal.js"
 import { MarketData } from "../services/MarketData.js"
 import { Policy } from "../services/Policy.js"
 import { TradingMetrics } from "./metrics.js"
+import { makeOutages, type OutageBackoff } from "./outage.js"
 import { recoverFromJournal } from "./recover.js"
 
 export { clientOrderId } from "../core/kernel.js"
@@ -55,6 +56,8 @@ export interface SessionSettings {
   readonly flattenAtClose?: boolean | undefined
   /** How long before the close the flatten is decided (default: one interval; zero flattens on the last bar). */
   readonly flattenLead?: Duration.Duration | undefined
+  /** How often a service that is out is tried again (default from 1 s, doubling, at most 60 s apart). */
+  readonly outageBackoff?: OutageBackoff | undefined
 }
 
 export interface SessionSummary {
@@ -92,6 +95,8 @@ export interface StepBars {
   readonly holds: ReadonlyArray<Hold>
   /** Feed the bars to the indicators without deciding (a comparison replays only the bars a paper session decided on). */
   readonly observeOnly?: boolean | undefined
+  /** Every ticker holds, for this reason (the broker is out: no order could be sent); the bars still feed the indicators. */
+  readonly holdAll?: string | undefined
 }
 
 /**
@@ -135,8 +140,11 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       ...(settings.mode === undefined ? {} : { mode: settings.mode })
     })
 
+    // a broker or data outage at any point is waited out, journaled once
+    const outages = yield* makeOutages(settings.outageBackoff)
+
     // a restart resolves every order its journal meant to send, asking the broker — never resending
-    const { journaled, addFill, lastDecisionBarTime } = yield* recoverFromJournal(tickers, start)
+    const { journaled, addFill, lastDecisionBarTime } = yield* recoverFromJournal(tickers, start, outages)
 
     // the ledger is rebuilt from the journal (and reconciled with the broker below); a fresh journal
     // starts it from the broker's truth: its cash, the deployment's positions and open orders
@@ -145,10 +153,10 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
     const rebuilt = ledgerFromJournal(journal.recovered, tickers, fees)
     const fromBroker = rebuilt === undefined
       ? yield* Effect.gen(function* () {
-          const account = yield* broker.account
-          const held = yield* broker.positions
+          const account = yield* outages.untilAnswered("broker", broker.account)
+          const held = yield* outages.untilAnswered("broker", broker.positions)
           const ledger = new Ledger(tickers, fees, { cash: account.cash, positions: new Map(held.filter((p) => tickers.includes(p.ticker)).map((p) => [p.ticker, p.qty])) })
-          for (const o of yield* broker.openOrders) {
+          for (const o of yield* outages.untilAnswered("broker", broker.openOrders)) {
             if (ownOrder(o.clientOrderId) && tickers.includes(o.ticker)) ledger.intend(o, 0, o.filledQty)
           }
           return ledger
@@ -177,7 +185,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
     }
 
     const historyBars = Math.max(3 * features.warmupBars, state.turbulence === undefined ? 0 : 253)
-    const history = yield* marketData.history(tickers, settings.interval, start, historyBars)
+    const history = yield* outages.untilAnswered("market_data", marketData.history(tickers, settings.interval, start, historyBars))
     for (const ticker of tickers) {
       for (const bar of history.get(ticker) ?? []) {
         state.latest.set(ticker, yield* features.update(ticker, bar))
@@ -426,15 +434,16 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
             yield* journal.append({ type: "flatten", time: iso(decisionTime), bar_time: iso(barTime), orders: intents.map(orderLine) })
           }
           state.flattenedDay = day
-        } else if (bars.size === 0) {
-          // no ticker has its bar: every ticker holds whatever the policy says, so it is not asked
-          // (`action: []`); the record still says why each ticker held
+        } else if (bars.size === 0 || input.holdAll !== undefined) {
+          // no ticker has its bar, or none could trade (the broker is out): every ticker holds
+          // whatever the policy says, so it is not asked (`action: []`); the record says why each held
+          const holds = input.holdAll === undefined ? input.holds : tickers.map((ticker) => ({ ticker, reason: input.holdAll! }))
           const observation = observe(kernel, {
             barTime,
             ledger: snapshot,
             closes,
             indicators: current.map((f) => f!.values),
-            present: tickers.map(() => false),
+            present: tickers.map((t) => bars.has(t)),
             turbulence: state.turbulenceValue,
             cooldown: state.cooldown,
             guardMode: state.guard.mode,
@@ -448,11 +457,11 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
             observation: Array.from(observation),
             action: [],
             orders: [],
-            holds: input.holds,
+            holds,
             state: decisionState(snapshot, closes)
           })
           yield* countDecision(now)
-          yield* endStep(input.holds.length)
+          yield* endStep(holds.length)
         } else {
           const stepInput: StepInput = {
             barTime,
@@ -611,6 +620,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       abandon,
       applyUpdates,
       reconcile,
+      outages,
       markEquity,
       finish,
       end,

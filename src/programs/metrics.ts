@@ -9,6 +9,8 @@ export const TradingMetrics = {
   actorFailures: Metric.counter("rlpt_actor_failures_total", { description: "ticker actor failures (each restarted with backoff)", incremental: true }),
   policyErrors: Metric.counter("rlpt_policy_errors_total", { description: "steps refused because the policy's action was not finite", incremental: true }),
   reconciliations: Metric.counter("rlpt_reconcile_differences_total", { description: "differences between the ledger and the broker, the broker's adopted", incremental: true }),
+  outages: Metric.counter("rlpt_outages_total", { description: "outages of the broker or the market data (each counted once, however long)", incremental: true }),
+  brokerDown: Metric.gauge("rlpt_broker_down", { description: "1 while the broker is not answering (the session holds), else 0" }),
   holds: Metric.counter("rlpt_holds_total", { description: "ticker-steps held for a missing or late bar", incremental: true }),
   equity: Metric.gauge("rlpt_equity", { description: "account equity after the last step" }),
   lastDecision: Metric.gauge("rlpt_last_decision_timestamp_seconds", { description: "market time of the last decision" })

@@ -1,8 +1,9 @@
-import { Effect, Schedule } from "effect"
+import { Effect } from "effect"
 import { formatUtc as iso } from "../core/nytime.js"
 import { planRecovery } from "../core/recovery.js"
 import { Broker } from "../services/Broker.js"
 import { Journal } from "../services/Journal.js"
+import type { Outages } from "./outage.js"
 
 /** What the journal holds of one order's fills. */
 export interface JournaledFills {
@@ -16,9 +17,10 @@ export interface JournaledFills {
  * happened — fills it missed, cancels, `intent_unsent` for an order that never got there (not
  * resent: its decision is past). Orders still open are handed to the broker to follow. Then the
  * broker's positions are compared with the journal's fills (`position_check`).
- * Returns the journal's fills per client order id, so no fill is ever journaled twice.
+ * Returns the journal's fills per client order id, so no fill is ever journaled twice. A broker
+ * outage is waited out (`outages`): a restart never guesses.
  */
-export const recoverFromJournal = (tickers: ReadonlyArray<string>, start: number) =>
+export const recoverFromJournal = (tickers: ReadonlyArray<string>, start: number, outages: Outages) =>
   Effect.gen(function* () {
     const broker = yield* Broker
     const journal = yield* Journal
@@ -42,9 +44,7 @@ export const recoverFromJournal = (tickers: ReadonlyArray<string>, start: number
       })
       const recoveredShares = new Map<string, number>()
       for (const intent of recovery.unresolved) {
-        const order = yield* broker.orderByClientId(intent.clientOrderId).pipe(
-          Effect.retry({ schedule: Schedule.exponential("500 millis").pipe(Schedule.jittered), times: 6, while: (e) => e._tag === "BrokerUnavailable" || e._tag === "RateLimited" })
-        )
+        const order = yield* outages.untilAnswered("broker", broker.orderByClientId(intent.clientOrderId))
         const base = { time: iso(start), ticker: intent.ticker, side: intent.side, client_order_id: intent.clientOrderId, recovered: true }
         if (order === undefined) {
           yield* journal.append({ type: "intent_unsent", ...base, qty: intent.qty, reason: "the broker has no such order: it was never sent, and is not resent (its decision is past)" })
@@ -66,7 +66,7 @@ export const recoverFromJournal = (tickers: ReadonlyArray<string>, start: number
           yield* broker.adopt(intent.clientOrderId, j)
         }
       }
-      const held = yield* broker.positions
+      const held = yield* outages.untilAnswered("broker", broker.positions)
       for (const ticker of tickers) {
         const ours = (recovery.positions.get(ticker) ?? 0) + (recoveredShares.get(ticker) ?? 0)
         const theirs = held.find((p) => p.ticker === ticker)?.qty ?? 0

@@ -1,14 +1,15 @@
-import { Cause, Clock, Duration, Effect, Fiber, FiberMap, Metric, Queue, Schedule, Stream } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Fiber, FiberMap, Metric, Queue, Schedule, Stream } from "effect"
 import { bucketStart } from "../core/aggregate.js"
 import type { Bar } from "../core/bar.js"
 import { validateBar } from "../core/bar-checks.js"
 import type { OrderRequest } from "../domain/Trading.js"
-import { Broker } from "../services/Broker.js"
-import { Journal } from "../services/Journal.js"
+import { Broker, inBackground, type KeysRefused } from "../services/Broker.js"
+import { Journal, type JournalError } from "../services/Journal.js"
 import { MarketClock } from "../services/MarketClock.js"
 import { MarketData } from "../services/MarketData.js"
 import { type Hold, iso, type SessionSettings, startSession } from "./decide.js"
 import { TradingMetrics } from "./metrics.js"
+import { isOutage } from "./outage.js"
 
 export interface TradeSettings extends SessionSettings {
   /** How long after a bar's close the step waits for every ticker's bar. */
@@ -19,6 +20,17 @@ export interface TradeSettings extends SessionSettings {
   readonly settleTimeout: Duration.Duration
   /** The per-ticker actors, when the caller wants to watch or stop them (tests, embedding apps). */
   readonly actors?: FiberMap.FiberMap<string> | undefined
+  /**
+   * An error a person must fix, found outside the program (refused keys when re-anchoring the
+   * clock): when it fails, the session ends with it, as with its own refused keys.
+   */
+  readonly fatal?: Effect.Effect<never, KeysRefused> | undefined
+}
+
+/** An order on its way to the broker, and when its step is past (its retries end there). */
+interface Dispatched {
+  readonly request: OrderRequest
+  readonly deadline: number
 }
 
 /** What a stop may take beyond `settleTimeout` (the last booking, the summary) before it gives up on the broker. */
@@ -35,7 +47,6 @@ export const backoffSchedule = (backoff: TradeSettings["backoff"]) =>
     Schedule.modifyDelay((d) => Duration.min(d, backoff.max))
   )
 
-const isHealable = (e: { readonly _tag: string }): boolean => e._tag === "BrokerUnavailable" || e._tag === "RateLimited"
 
 /**
  * Paper trading, unattended: one supervised actor per ticker (its bars, its features, its order
@@ -50,8 +61,19 @@ export const trade = (settings: TradeSettings) =>
     const marketClock = yield* MarketClock
     const broker = yield* Broker
     const journal = yield* Journal
-    const session = yield* startSession({ ...settings, mode: "trade" })
-    const { span, tickers } = session
+    const session = yield* startSession({ ...settings, outageBackoff: settings.outageBackoff ?? settings.backoff, mode: "trade" })
+    const { span, tickers, outages } = session
+
+    /**
+     * Fails with an error a person must fix (refused keys), from the program or from outside it:
+     * every wait of the step loop races it, so the session ends at once, not at the next bar.
+     */
+    const fatal = yield* Deferred.make<never, KeysRefused | JournalError>()
+    if (settings.fatal !== undefined) yield* Effect.forkScoped(Effect.catchAll(settings.fatal, (e) => Deferred.fail(fatal, e)))
+    const orFatal = <A, E, R>(wait: Effect.Effect<A, E, R>) => Effect.raceFirst(wait, Deferred.await(fatal))
+    /** Refused keys end the session; an outage is journaled once (the session holds); other failures are the caller's. */
+    const brokerFailed = (error: { readonly _tag: string }) =>
+      error._tag === "KeysRefused" ? Deferred.fail(fatal, error as KeysRefused).pipe(Effect.asVoid) : isOutage(error) ? outages.down("broker", error) : Effect.void
     const graceMs = Duration.toMillis(settings.grace)
 
     for (const ticker of tickers) {
@@ -64,7 +86,7 @@ export const trade = (settings: TradeSettings) =>
     const arrived = new Map<number, Map<string, Bar>>()
     const lastSeen = new Map<string, Bar>()
     const arrivals = yield* Queue.unbounded<string>()
-    const orderQueues = new Map(yield* Effect.forEach(tickers, (t) => Effect.map(Queue.unbounded<OrderRequest>(), (q) => [t, q] as const)))
+    const orderQueues = new Map(yield* Effect.forEach(tickers, (t) => Effect.map(Queue.unbounded<Dispatched>(), (q) => [t, q] as const)))
     let inFlight = 0
     let lastStepBarTime = -Infinity
 
@@ -88,6 +110,7 @@ export const trade = (settings: TradeSettings) =>
           return
         }
         lastSeen.set(ticker, bar)
+        if (source === "stream" && failing.delete(ticker)) yield* Effect.logInfo("ticker actor recovered: its stream delivers bars again").pipe(Effect.annotateLogs({ ticker }))
         // a bar whose step is past still feeds the indicators; it is not decided on
         if (bar.time <= lastStepBarTime) return yield* session.observeLate(ticker, bar)
         const slot = arrived.get(bar.time) ?? new Map<string, Bar>()
@@ -100,12 +123,15 @@ export const trade = (settings: TradeSettings) =>
     const attempted = new Set<string>()
 
     /**
-     * Submits with retries for what can heal. The first send goes straight out (no round trip before
-     * it); before any resend — a retry, or an order put back by an actor torn down mid-submission —
-     * it asks the broker whether the order got through. A duplicate id is caught by the broker too.
+     * Submits with retries for what can heal, until the order's step is past (`deadline`, the next
+     * decision): the retry budget is per step, and the next step decides afresh from the ledger. The
+     * first send goes straight out (no round trip before it); before any resend — a retry, or an
+     * order put back by an actor torn down mid-submission — it asks the broker whether the order got
+     * through. A duplicate id is caught by the broker too. Given up, the order is journaled
+     * (`order_error`); refused keys end the session.
      */
-    const execute = (request: OrderRequest) =>
-      Effect.suspend(() => {
+    const execute = ({ request, deadline }: Dispatched) => {
+      const attempts = Effect.suspend(() => {
         if (!attempted.has(request.clientOrderId)) {
           attempted.add(request.clientOrderId)
           return session.submit(request)
@@ -114,10 +140,18 @@ export const trade = (settings: TradeSettings) =>
           Effect.flatMap((known) => (known !== undefined ? Effect.succeed(true) : session.submit(request)))
         )
       }).pipe(
-        Effect.retry({ schedule: backoffSchedule(settings.backoff), while: isHealable, times: 8 }),
-        Effect.catchAll((e) => session.abandon(request, e.message).pipe(Effect.as(false))),
+        Effect.tapError((e) => (isOutage(e) ? outages.down("broker", e) : Effect.void)),
+        Effect.retry({ schedule: backoffSchedule(settings.backoff), while: isOutage }),
+        Effect.tap(() => outages.up("broker"))
+      )
+      return Effect.raceFirst(
+        attempts,
+        Effect.zipRight(sleepUntil(deadline), Effect.fail({ _tag: "StepPast" as const, message: `the broker did not take it before its step was past (${iso(deadline)}); the next step decides afresh` }))
+      ).pipe(
+        Effect.catchAll((e) => Effect.zipRight(brokerFailed(e), session.abandon(request, e.message)).pipe(Effect.as(false))),
         Effect.ensuring(Effect.sync(() => void inFlight--))
       )
+    }
 
     const actor = (ticker: string) =>
       Effect.all(
@@ -127,11 +161,11 @@ export const trade = (settings: TradeSettings) =>
             Effect.zipRight(Effect.fail(new Error("bar stream ended")))
           ),
           Effect.forever(
-            Effect.flatMap(Queue.take(orderQueues.get(ticker)!), (request) =>
+            Effect.flatMap(Queue.take(orderQueues.get(ticker)!), (dispatched) =>
               // if the actor is torn down mid-submission, the order goes back to the queue; the next
               // attempt looks it up by client order id before sending, so it is never doubled
-              execute(request).pipe(
-                Effect.onInterrupt(() => Effect.sync(() => void inFlight++).pipe(Effect.zipRight(Queue.offer(orderQueues.get(ticker)!, request))))
+              execute(dispatched).pipe(
+                Effect.onInterrupt(() => Effect.sync(() => void inFlight++).pipe(Effect.zipRight(Queue.offer(orderQueues.get(ticker)!, dispatched))))
               )
             )
           )
@@ -139,14 +173,22 @@ export const trade = (settings: TradeSettings) =>
         { concurrency: 2, discard: true }
       )
 
+    /**
+     * A ticker's actor, restarted with backoff when it fails. The first failure of a run is journaled
+     * and logged as a warning; the restarts that fail again (a long outage) only count, until a bar
+     * from the stream shows the actor healthy.
+     */
+    const failing = new Set<string>()
     const supervised = (ticker: string) =>
       actor(ticker).pipe(
         Effect.catchAllCause((cause) =>
           Effect.gen(function* () {
             const error = Cause.squash(cause)
             const message = error instanceof Error ? error.message : String(error)
-            yield* Effect.logWarning("ticker actor failed; restarting with backoff").pipe(Effect.annotateLogs({ ticker, error: message }))
             yield* Metric.increment(TradingMetrics.actorFailures)
+            if (failing.has(ticker)) return yield* Effect.logDebug("ticker actor failed again; restarting with backoff").pipe(Effect.annotateLogs({ ticker, error: message }))
+            failing.add(ticker)
+            yield* Effect.logWarning("ticker actor failed; restarting with backoff (further failures before it recovers are not journaled)").pipe(Effect.annotateLogs({ ticker, error: message }))
             yield* journal.append({ type: "actor_failure", time: iso(yield* Clock.currentTimeMillis), ticker, error: message }).pipe(Effect.ignore)
           })
         ),
@@ -165,8 +207,8 @@ export const trade = (settings: TradeSettings) =>
       return Effect.raceFirst(allArrived, sleepUntil(deadline))
     }
 
-    const dispatch = (requests: ReadonlyArray<OrderRequest>) =>
-      Effect.forEach(requests, (r) => Effect.sync(() => void inFlight++).pipe(Effect.zipRight(Queue.offer(orderQueues.get(r.ticker)!, r))), { discard: true })
+    const dispatch = (requests: ReadonlyArray<OrderRequest>, deadline: number) =>
+      Effect.forEach(requests, (request) => Effect.sync(() => void inFlight++).pipe(Effect.zipRight(Queue.offer(orderQueues.get(request.ticker)!, { request, deadline }))), { discard: true })
 
     /**
      * Reconciles the ledger with the broker once nothing is in flight, while the step waits for its
@@ -174,26 +216,40 @@ export const trade = (settings: TradeSettings) =>
      * the step goes on, a reconciliation under way finishes (the broker is slow) but none starts; only
      * a stop interrupts it (the session books a broker's answer whole or not at all).
      */
-    let reconciling: Fiber.RuntimeFiber<void> | undefined
+    let reconciling: Fiber.RuntimeFiber<void, never> | undefined
     let reconcileWanted = false
     const reconcileWhenQuiet = Effect.gen(function* () {
       while (reconcileWanted) {
         if (inFlight === 0) {
-          const done = yield* session.reconcile.pipe(
-            Effect.catchAll((e) => Effect.logWarning("reconciliation with the broker failed; trying again").pipe(Effect.annotateLogs({ error: e.message }), Effect.as(undefined)))
+          // background: an Alpaca budget serves it from its spare, never before a decision's orders.
+          // It is also how an outage is seen to end: the broker answered.
+          const done = yield* inBackground(session.reconcile).pipe(
+            Effect.tap(() => outages.up("broker")),
+            Effect.catchAll((e) =>
+              Effect.zipRight(
+                brokerFailed(e),
+                outages.current("broker") !== undefined || e._tag === "KeysRefused"
+                  ? Effect.void
+                  : Effect.logWarning("reconciliation with the broker failed; trying again").pipe(Effect.annotateLogs({ error: e.message }))
+              ).pipe(Effect.as(undefined))
+            )
           )
           if (done !== undefined) return
         }
         yield* Effect.sleep(Duration.seconds(1))
       }
-    })
+    }).pipe(
+      // the journal refusing an outage record ends the session, as it would in the step
+      Effect.catchAll((e) => Deferred.fail(fatal, e).pipe(Effect.asVoid))
+    )
 
     /**
      * The bars before `barTime` the indicators have not seen: those that arrived for steps never taken,
      * and, where a ticker's last bar is more than one interval old, the missing ones over REST.
-     * Returned in time order (ticker order within a time); taken out of `arrived`.
+     * Returned in time order (ticker order within a time); taken out of `arrived`. The REST fetch
+     * gives up at `deadline` (the indicators then skip what it would have brought).
      */
-    const catchUp = (barTime: number) =>
+    const catchUp = (barTime: number, deadline: number) =>
       Effect.gen(function* () {
         const pending = new Map<number, Map<string, Bar>>()
         for (const t of [...arrived.keys()].filter((t) => t < barTime)) {
@@ -207,8 +263,13 @@ export const trade = (settings: TradeSettings) =>
         if (behind.length > 0) {
           const oldest = Math.min(...behind.map((t) => session.latest(t)!.time))
           const count = Math.min(1_000, Math.ceil((barTime - oldest) / span))
+          const none = new Map<string, ReadonlyArray<Bar>>()
           const fetched = yield* marketData.history(behind, settings.interval, barTime, count).pipe(
-            Effect.catchAll((e) => Effect.as(Effect.logWarning("could not fetch the bars the stream missed; the indicators skip them").pipe(Effect.annotateLogs({ error: e.message })), new Map<string, ReadonlyArray<Bar>>()))
+            Effect.tap(() => outages.up("market_data")),
+            Effect.catchAll((e) =>
+              Effect.zipRight(isOutage(e) ? outages.down("market_data", e) : Effect.void, Effect.as(Effect.logWarning("could not fetch the bars the stream missed; the indicators skip them").pipe(Effect.annotateLogs({ error: e.message })), none))
+            ),
+            Effect.raceFirst(Effect.as(Effect.zipRight(sleepUntil(deadline), Effect.logWarning("the bars the stream missed did not come over REST in time; the indicators skip them")), none))
           )
           for (const ticker of behind) {
             const last = session.latest(ticker)!.time
@@ -230,11 +291,20 @@ export const trade = (settings: TradeSettings) =>
       yield* session.applyUpdates
       yield* ensureActors
       const now = yield* Clock.currentTimeMillis
-      const market = yield* marketClock.sessionAt(now)
+      const known = yield* marketClock.sessionAt(now).pipe(
+        Effect.map((session) => ({ session })),
+        Effect.catchIf(isOutage, (e) => Effect.as(outages.down("broker", e), undefined))
+      )
+      if (known === undefined) {
+        // the calendar is the broker's: wait its outage out (journaled once), then ask again
+        yield* orFatal(Effect.sleep(Duration.min(Duration.millis(span), settings.backoff.max)))
+        return true
+      }
+      const market = known.session
       if (market === undefined) return false
       if (now < market.open) {
         yield* Effect.logInfo("market closed; sleeping until the open").pipe(Effect.annotateLogs({ open: iso(market.open) }))
-        yield* sleepUntil(market.open)
+        yield* orFatal(sleepUntil(market.open))
         return true
       }
       const barTime = bucketStart(now, span)
@@ -242,23 +312,33 @@ export const trade = (settings: TradeSettings) =>
       if (barTime <= Math.max(session.resumeAfter, lastStepBarTime)) {
         // decided already (before a restart, or by this session's previous step when the clock reads
         // a little behind the bar's end): never a bar twice; skip to the next bar
-        yield* sleepUntil(barEnd)
+        yield* orFatal(sleepUntil(barEnd))
         return true
       }
       // one reconciliation at a time; an unfinished one (the broker is slow) finishes in the
       // background and stands back if the step sends orders meanwhile
       reconcileWanted = true
       if (reconciling === undefined || reconciling.unsafePoll() !== null) reconciling = yield* Effect.fork(reconcileWhenQuiet)
-      yield* waitForBars(barTime, barEnd + graceMs)
+      yield* orFatal(waitForBars(barTime, barEnd + graceMs))
       reconcileWanted = false
+      // the REST fallbacks have a budget: the step decides by half an interval after the bar (or its
+      // grace, if longer), whatever the market data's REST does
+      const fallbackDeadline = barEnd + Math.max(graceMs, span / 2)
       const missing = tickers.filter((t) => arrived.get(barTime)?.has(t) !== true)
-      for (const ticker of missing) {
-        const late = yield* marketData.barAt(ticker, settings.interval, barTime).pipe(Effect.orElseSucceed(() => undefined))
-        if (late !== undefined) yield* accept(ticker, late, "rest")
-      }
+      const late = yield* Effect.forEach(
+        missing,
+        (ticker) =>
+          marketData.barAt(ticker, settings.interval, barTime).pipe(
+            Effect.tap(() => outages.up("market_data")),
+            Effect.catchAll((e) => Effect.as(isOutage(e) ? outages.down("market_data", e) : Effect.void, undefined)),
+            Effect.map((bar) => [ticker, bar] as const)
+          ),
+        { concurrency: "unbounded" }
+      ).pipe(Effect.raceFirst(Effect.as(sleepUntil(fallbackDeadline), [] as ReadonlyArray<readonly [string, Bar | undefined]>)))
+      for (const [ticker, bar] of late) if (bar !== undefined) yield* accept(ticker, bar, "rest")
       // bars the step never saw — published before the stream listened (a start mid-session), or of a
       // skipped step — feed the indicators first, in time order, as a backtest's replay feeds them
-      for (const [ticker, bar] of yield* catchUp(barTime)) yield* session.observeLate(ticker, bar)
+      for (const [ticker, bar] of yield* catchUp(barTime, fallbackDeadline)) yield* session.observeLate(ticker, bar)
       const bars = arrived.get(barTime) ?? new Map<string, Bar>()
       arrived.delete(barTime)
       lastStepBarTime = barTime
@@ -266,9 +346,13 @@ export const trade = (settings: TradeSettings) =>
         .filter((t) => !bars.has(t))
         .map((ticker) => ({ ticker, reason: `no bar by the deadline (bar close + ${graceMs / 1000} s), nor over REST` }))
       const before = session.steps()
-      yield* dispatch(yield* session.step({ barTime, barEnd, close: market.close, bars, holds }))
+      // while the broker is out, no order can be sent: every ticker holds (the outage is journaled once)
+      const outage = outages.current("broker")
+      const holdAll = outage === undefined ? undefined : `the broker is not answering (since ${iso(outage.since)}: ${outage.cause})`
+      // an order's retries end when its step is past: at the next decision, one interval on
+      yield* dispatch(yield* session.step({ barTime, barEnd, close: market.close, bars, holds, holdAll }), barEnd + span + graceMs)
       if (session.steps() > before) yield* session.markEquity
-      yield* sleepUntil(barEnd)
+      yield* orFatal(sleepUntil(barEnd))
       // the session's close (the step waited for its last bar): what a flatten left behind is said loudly
       if (barEnd >= market.close) yield* session.atClose(market.close)
       return settings.maxSteps === undefined || session.steps() < settings.maxSteps

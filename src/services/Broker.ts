@@ -1,4 +1,4 @@
-import { Context, Data, Duration, Effect } from "effect"
+import { Context, Data, Duration, Effect, FiberRef } from "effect"
 import type { Account, Order, OrderRequest, Position, TradeUpdate } from "../domain/Trading.js"
 
 /** The broker could not be reached or answered with an error that may heal (network, timeout, 5xx). */
@@ -69,3 +69,13 @@ export interface BrokerService {
 }
 
 export class Broker extends Context.Tag("rl-paper-trader/Broker")<Broker, BrokerService>() {}
+
+/**
+ * How much a broker call matters now: `decision` (the default: orders, what a step or a stop needs)
+ * or `background` (reconciliation, which can wait). An adapter with a request budget serves
+ * background calls from its spare only, so a decision's orders never queue behind them.
+ */
+export const RequestPriority: FiberRef.FiberRef<"decision" | "background"> = FiberRef.unsafeMake<"decision" | "background">("decision")
+
+/** Runs `effect` with its broker calls as background work (see {@link RequestPriority}). */
+export const inBackground = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => Effect.locally(effect, RequestPriority, "background")

@@ -1,6 +1,7 @@
 import { Context, Data, Effect } from "effect"
 
-export class MarketClockError extends Data.TaggedError("MarketClockError")<{ readonly detail: string }> {
+/** The calendar could not be read; `transient` when the source is out (network, 5xx, 429) rather than refusing. */
+export class MarketClockError extends Data.TaggedError("MarketClockError")<{ readonly detail: string; readonly transient?: boolean | undefined }> {
   override get message() {
     return `market clock: ${this.detail}`
   }

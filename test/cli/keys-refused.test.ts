@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type EmulatorHandle, loadBarsDir, startEmulator } from "../../src/emulator/index.js"
-import { emulatorDeployment } from "../support/cli.js"
+import { type ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
+import { type EmulatorHandle, type EmulatorMiddleware, loadBarsDir, startEmulator } from "../../src/emulator/index.js"
+import { emulatorDeployment, runCli, waitFor } from "../support/cli.js"
 import { PROJECT, tmpTree } from "../support/tmp.js"
 
 const KEY_ID = "PKRIGHTKEY5X8C3V"
@@ -11,11 +13,23 @@ const WRONG_ID = "PKWRONGKEY7M2N9B"
 const WRONG_SECRET = "sk-wrong-9z8y7x6w5v-secret"
 
 let emulator: EmulatorHandle
+let revokedEmulator: EmulatorHandle
+/** Once set, the second emulator answers every trading call as Alpaca does for keys revoked mid-session. */
+let revoked = false
+const children: Array<ChildProcess> = []
 beforeAll(async () => {
   const bars = await loadBarsDir(path.join(PROJECT, "data/demo"))
   emulator = await startEmulator({ bars, port: 0, speed: 1200, start: Date.parse("2026-02-17T14:30:00Z"), keyId: KEY_ID, secretKey: SECRET })
+  const revoking: EmulatorMiddleware = {
+    http: (req, next) => (revoked && req.api === "trading" ? Promise.resolve({ status: 401, body: { code: 40110000, message: "request is not authorized" } }) : next())
+  }
+  revokedEmulator = await startEmulator({ bars, port: 0, speed: 1200, start: Date.parse("2026-02-17T14:30:00Z"), keyId: KEY_ID, secretKey: SECRET, middleware: [revoking] })
 })
-afterAll(() => emulator?.close())
+afterAll(() => {
+  for (const c of children) c.kill("SIGKILL")
+  emulator?.close()
+  revokedEmulator?.close()
+})
 
 const deployment = (files: Record<string, string> = {}) =>
   tmpTree({ "deploy.yaml": emulatorDeployment(emulator.url, { deploymentId: "keys", speed: 1200 }), ...files })
@@ -57,4 +71,25 @@ describe("trade with keys the broker refuses", () => {
     const result = await trade(dir, {})
     expectRefused(result, new RegExp(`the keys file ${path.join(dir, "api_keys.yaml").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`))
   }, 20_000)
+})
+
+describe("keys revoked in the middle of a session", () => {
+  it("end it: exit 2 within seconds, one line naming where the keys came from, session_error journaled", async () => {
+    const dir = tmpTree({ "deploy.yaml": emulatorDeployment(revokedEmulator.url, { deploymentId: "revoked", speed: 1200 }) })
+    const journal = path.join(dir, "journal", "journal.jsonl")
+    const decisions = () => (fs.existsSync(journal) ? fs.readFileSync(journal, "utf8").split("\n").filter((l) => l.includes('"type":"decision"')).length : 0)
+    const run = runCli(["trade", "--config", path.join(dir, "deploy.yaml"), "--max-steps", "500"], { APCA_API_KEY_ID: KEY_ID, APCA_API_SECRET_KEY: SECRET }, children)
+    await waitFor(() => decisions() >= 2, 60_000)
+    revoked = true
+    const revokedAt = Date.now()
+    const result = await run.done
+    expect(result.code, result.stderr).toBe(2)
+    expect(Date.now() - revokedAt).toBeLessThan(10_000)
+    const errors = result.stderr.trimEnd().split("\n").filter((l) => l.startsWith("error:"))
+    expect(errors, result.stderr).toHaveLength(1)
+    expect(errors[0]).toMatch(/^error: the broker refused the API keys \(HTTP 401 on [^)]+\); keys read from the environment \(APCA_API_KEY_ID \/ APCA_API_SECRET_KEY\)$/)
+    expect(result.stdout + result.stderr).not.toContain(SECRET)
+    const records = fs.readFileSync(journal, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as { type: string; error?: string })
+    expect(records.at(-1)).toMatchObject({ type: "session_error", error: expect.stringContaining("refused the API keys") })
+  }, 90_000)
 })

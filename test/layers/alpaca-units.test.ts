@@ -1,16 +1,16 @@
 import { ApiError, FetchError } from "@alpacahq/alpaca-trade-api"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Either, Fiber, Schedule, TestClock } from "effect"
+import { Chunk, Clock, Duration, Effect, Either, Fiber, Schedule, TestClock } from "effect"
 import type { Bar } from "../../src/core/bar.js"
 import type { Order } from "../../src/domain/Trading.js"
 import { BarAggregator, dailyBucket, intradayBucket } from "../../src/layers/alpaca/aggregate.js"
 import { decodeCalendar } from "../../src/layers/alpaca/calendar.js"
-import { makeSlidingWindowLimiter, rebaseUrl } from "../../src/layers/alpaca/client.js"
+import { makeAlpacaRateLimiter, makeSlidingWindow, rebaseUrl } from "../../src/layers/alpaca/client.js"
 import { decodeAccount, decodeAnswer, decodeOrder, decodePositions } from "../../src/layers/alpaca/decode.js"
 import { backoffSchedule, classifyAlpacaError, dataOp, isHealable, retryHealable, submitOp, tradingOp } from "../../src/layers/alpaca/errors.js"
 import { nyMidnight, nyWallToEpoch } from "../../src/core/nytime.js"
 import { OrderTracker } from "../../src/layers/alpaca/tracker.js"
-import { BrokerUnavailable, KeysRefused, OrderRejected, RateLimited } from "../../src/services/Broker.js"
+import { BrokerUnavailable, inBackground, KeysRefused, OrderRejected, RateLimited } from "../../src/services/Broker.js"
 
 const MIN = 60_000
 
@@ -146,9 +146,9 @@ describe("retry policy", () => {
 describe("the shared rate limiter", () => {
   it.effect("starts at most `limit` calls in any sliding window, the rest in order as the window moves", () =>
     Effect.gen(function* () {
-      const limiter = yield* makeSlidingWindowLimiter(3, Duration.minutes(1))
+      const window = yield* makeSlidingWindow(3, Duration.minutes(1))
       const started: Array<number> = []
-      const call = (i: number) => limiter.limit(Effect.sync(() => started.push(i)))
+      const call = (i: number) => Effect.zipRight(window.admit(false), Effect.sync(() => started.push(i)))
       yield* call(0)
       yield* TestClock.adjust("20 seconds")
       yield* call(1)
@@ -162,6 +162,69 @@ describe("the shared rate limiter", () => {
       yield* TestClock.adjust("20 seconds")
       yield* Fiber.join(waiting)
       expect(started).toEqual([0, 1, 2, 3, 4, 5])
+    }))
+
+  it.effect("background calls spend only half the budget; a decision's call passes a waiting background one", () =>
+    Effect.gen(function* () {
+      const limiter = yield* makeAlpacaRateLimiter(4)
+      const started: Array<string> = []
+      const call = (name: string) => limiter.limit("trading", Effect.sync(() => started.push(name)))
+      yield* inBackground(Effect.all([call("b1"), call("b2")]))
+      const waitingBackground = yield* Effect.fork(inBackground(call("b3")))
+      yield* TestClock.adjust("1 second")
+      expect(started).toEqual(["b1", "b2"])
+      // the reserved half is there for a decision at once
+      yield* call("d1")
+      yield* call("d2")
+      expect(started).toEqual(["b1", "b2", "d1", "d2"])
+      // b3 starts once the window holds fewer than 2 calls: b1 and b2 leave it at 60 s, d1 and d2 at 61 s
+      yield* TestClock.adjust("59 seconds")
+      expect(started).toHaveLength(4)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(waitingBackground)
+      expect(started).toEqual(["b1", "b2", "d1", "d2", "b3"])
+      // market data has a budget of its own
+      yield* limiter.limit("data", Effect.sync(() => started.push("data")))
+      expect(started.at(-1)).toBe("data")
+    }))
+
+  it.effect("a 429 pauses every call of that API until its retry time, and only that API", () =>
+    Effect.gen(function* () {
+      const limiter = yield* makeAlpacaRateLimiter(200)
+      const started: Array<string> = []
+      yield* limiter.pause("trading", Duration.seconds(30))
+      const waiting = yield* Effect.fork(limiter.limit("trading", Effect.sync(() => started.push("order"))))
+      yield* limiter.limit("data", Effect.sync(() => started.push("bars")))
+      yield* TestClock.adjust("29 seconds")
+      expect(started).toEqual(["bars"])
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(waiting)
+      expect(started).toEqual(["bars", "order"])
+    }))
+
+  it.effect("counts the clock it is given, not the one its callers run on (real time under an accelerated market)", () =>
+    Effect.gen(function* () {
+      const real = yield* Effect.clock
+      // callers see a market clock 600× faster than the limiter's
+      const market: Clock.Clock = {
+        [Clock.ClockTypeId]: Clock.ClockTypeId,
+        unsafeCurrentTimeMillis: () => real.unsafeCurrentTimeMillis() * 600,
+        currentTimeMillis: Effect.map(real.currentTimeMillis, (t) => t * 600),
+        unsafeCurrentTimeNanos: () => real.unsafeCurrentTimeNanos() * 600n,
+        currentTimeNanos: Effect.map(real.currentTimeNanos, (t) => t * 600n),
+        sleep: (d) => real.sleep(Duration.millis(Duration.toMillis(d) / 600))
+      }
+      const limiter = yield* makeAlpacaRateLimiter(2, real)
+      let started = 0
+      const call = limiter.limit("trading", Effect.sync(() => void started++))
+      yield* Effect.withClock(Effect.all([call, call]), market)
+      const third = yield* Effect.fork(Effect.withClock(call, market))
+      // a market minute (0.1 s real) frees nothing
+      yield* TestClock.adjust("100 millis")
+      expect(started).toBe(2)
+      yield* TestClock.adjust("60 seconds")
+      yield* Fiber.join(third)
+      expect(started).toBe(3)
     }))
 })
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Fiber, Layer, Stream, TestClock } from "effect"
 import { withSimClock } from "../../src/layers/SimClock.js"
-import type { SimExchange } from "../../src/layers/SimExchange.js"
+import { SimExchange } from "../../src/layers/SimExchange.js"
 import { type JournalRecord, ofType } from "../../src/domain/Journal.js"
 import { runSession } from "../../src/programs/session.js"
 import { STOP_MARGIN, trade } from "../../src/programs/trade.js"
-import { Broker, OrderRejected } from "../../src/services/Broker.js"
+import { Broker, BrokerUnavailable, OrderRejected } from "../../src/services/Broker.js"
 import { MarketData } from "../../src/services/MarketData.js"
 import { Policy } from "../../src/services/Policy.js"
 import { driveOnTestClock, simWorld } from "../support/sim-world.js"
@@ -190,5 +190,89 @@ describe("unattended: stop means stop", () => {
       const lastRecord = journal.records[journal.records.length - 1]
       expect(lastRecord.type).toBe("session_end")
       expect((lastRecord as { stopped_by_deadline?: boolean }).stopped_by_deadline).toBe(true)
+    }))
+})
+
+describe("unattended: outages are weather", () => {
+  /** The broker answers 503 to every REST call while `down()` says so; its stream (trade updates) keeps going. */
+  const outageBroker = (down: (now: number) => boolean) => (sim: Layer.Layer<Broker, never, SimExchange>) =>
+    Layer.effect(
+      Broker,
+      Effect.map(Broker, (b) => {
+        const out = <A, E>(operation: string, call: Effect.Effect<A, E>): Effect.Effect<A, E | BrokerUnavailable> =>
+          Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, E | BrokerUnavailable> => (down(now) ? new BrokerUnavailable({ operation, detail: "service unavailable", status: 503 }) : call))
+        return Broker.of({
+          ...b,
+          account: out("account", b.account),
+          positions: out("positions", b.positions),
+          openOrders: out("open orders", b.openOrders),
+          submit: (r) => out(`submit ${r.clientOrderId}`, b.submit(r)),
+          orderByClientId: (id) => out("order by client order id", b.orderByClientId(id))
+        })
+      })
+    ).pipe(Layer.provide(sim))
+
+  it.effect("a 45-minute broker outage: the session holds (one outage record), then trades on; nothing ends it", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 70, 11)
+      const start = bars.get("AAA")![0].time
+      const from = start + 60 * 60_000
+      const to = from + 45 * 60_000
+      const { journal, layer } = world(bars, undefined, outageBroker((now) => now >= from && now < to))
+      const program = Effect.gen(function* () {
+        yield* trade({ ...tradeSettings("u", rules), maxSteps: 45 })
+        const { book } = yield* SimExchange
+        return book.positionList()
+      }).pipe(Effect.provide(layer))
+      const held = yield* drive(program, start, 600)
+
+      const records = journal.records
+      expect(ofType(records, "session_error")).toEqual([])
+      const outages = ofType(records, "outage")
+      expect(outages).toHaveLength(1)
+      expect(outages[0]).toMatchObject({ service: "broker", cause: expect.stringContaining("HTTP 503") })
+      const ends = ofType(records, "outage_end")
+      expect(ends).toHaveLength(1)
+      expect(ends[0].since).toBe(outages[0].time)
+      expect(Date.parse(ends[0].time)).toBeGreaterThanOrEqual(to)
+      // every step decided while the broker was known to be out held every ticker, saying why
+      const during = ofType(records, "decision").filter((d) => Date.parse(d.time) > Date.parse(outages[0].time) && Date.parse(d.time) < Date.parse(ends[0].time))
+      expect(during.length).toBeGreaterThanOrEqual(7)
+      for (const d of during) {
+        expect(d.orders).toEqual([])
+        expect(d.holds?.map((h) => h.ticker)).toEqual(tickers)
+        expect(d.holds?.[0].reason).toContain("the broker is not answering")
+      }
+      // and after it the session trades again, to its last step
+      const after = ofType(records, "decision").filter((d) => Date.parse(d.time) > Date.parse(ends[0].time))
+      expect(after.some((d) => d.orders.length > 0)).toBe(true)
+      expect(ofType(records, "session_end")[0].steps).toBe(45)
+      // an order caught by the outage is given up when its step is past, once; none is sent twice
+      for (const e of ofType(records, "order_error")) expect(e.error).toContain("step was past")
+      const fillsById = new Map<string, number>()
+      for (const f of records.filter((r) => r.type === "fill" || r.type === "partial_fill")) {
+        const id = (f as { client_order_id: string }).client_order_id
+        fillsById.set(id, (fillsById.get(id) ?? 0) + 1)
+      }
+      expect([...fillsById.values()].every((n) => n === 1)).toBe(true)
+      // the journal's fills add up to what the broker holds
+      const journaled = new Map<string, number>()
+      for (const f of ofType(records, "fill")) journaled.set(f.ticker, (journaled.get(f.ticker) ?? 0) + (f.side === "buy" ? f.qty : -f.qty))
+      for (const p of held) expect(journaled.get(p.ticker) ?? 0).toBe(p.qty)
+    }))
+
+  it.effect("a broker that is out when the session starts: it waits, journals the outage once, and starts when the broker answers", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 11)
+      const start = bars.get("AAA")![0].time
+      // the first dozen broker calls fail (the start's account call among them)
+      let calls = 0
+      const { journal, layer } = world(bars, undefined, outageBroker(() => ++calls <= 12))
+      yield* drive(trade({ ...tradeSettings("u", rules), maxSteps: 5 }).pipe(Effect.provide(layer)), start)
+      const records = journal.records
+      expect(ofType(records, "session_error")).toEqual([])
+      expect(ofType(records, "outage")).toHaveLength(1)
+      expect(ofType(records, "outage_end")).toHaveLength(1)
+      expect(ofType(records, "session_end")[0].steps).toBe(5)
     }))
 })

@@ -4,7 +4,8 @@
  * (errors.ts) and only heal what can heal; the limiter below is process-wide, across layers.
  */
 import { Alpaca, type AlpacaClientOptions, type trading } from "@alpacahq/alpaca-trade-api"
-import { Clock, Context, Duration, Effect, Layer, Redacted } from "effect"
+import { Clock, Context, Duration, Effect, FiberRef, Layer, Redacted } from "effect"
+import { RequestPriority } from "../../services/Broker.js"
 import { ConfigError } from "../../config/errors.js"
 
 export type AlpacaFeed = "iex" | "sip"
@@ -114,9 +115,20 @@ export const makeAlpacaClient = (settings: AlpacaSettings): Effect.Effect<Alpaca
       })
   })
 
-/** Runs a REST call within the process-wide Alpaca budget. */
+/** Alpaca counts the trading API and market data apart, each per key per minute. */
+export type AlpacaApi = "trading" | "data"
+
+/** Runs REST calls within the process-wide Alpaca budgets, counted on real time. */
 export interface AlpacaRateLimiterService {
-  readonly limit: <A, E, R>(call: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * Starts `call` within `api`'s budget. A call made {@link inBackground} (reconciliation) only
+   * starts while half the budget is unspent: the other half is kept for the calls a decision needs.
+   */
+  readonly limit: <A, E, R>(api: AlpacaApi, call: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Alpaca answered 429: no call of `api` starts before `retryAfter` has passed. */
+  readonly pause: (api: AlpacaApi, retryAfter: Duration.Duration) => Effect.Effect<void>
+  /** The real-time clock the budgets count on; backoffs against Alpaca (stream reconnects) wait on it too. */
+  readonly clock: Clock.Clock
 }
 
 /** The ONE limiter every Alpaca REST call of every layer goes through. */
@@ -125,34 +137,80 @@ export class AlpacaRateLimiter extends Context.Tag("rl-paper-trader/AlpacaRateLi
   AlpacaRateLimiterService
 >() {}
 
+/** The share of a budget background calls may spend. */
+export const BACKGROUND_SHARE = 0.5
+
+/** A 429 without a usable reset time pauses this long (Alpaca's windows are a minute; a second is a polite floor). */
+const MIN_PAUSE_MS = 1_000
+
+/** One API's budget: at most `limit` starts in any `window` on `clock`, none while paused. */
+export interface SlidingWindow {
+  readonly admit: (background: boolean) => Effect.Effect<void>
+  readonly pause: (ms: number) => Effect.Effect<void>
+}
+
 /**
- * At most `limit` calls start in any `window` (a sliding window on Effect's Clock): Alpaca counts
- * requests per minute, and unlike a token bucket that starts full (Effect's RateLimiter allows a
- * full bucket plus a minute of refills, 2× the limit, in the first minute) this can never earn a
- * 429. Waiters are served in order.
+ * At most `limit` calls start in any `window` (a sliding window): Alpaca counts requests per
+ * minute, and unlike a token bucket that starts full (Effect's RateLimiter allows a full bucket
+ * plus a minute of refills, 2× the limit, in the first minute) this never earns a 429 on its own.
+ * `clock` is real time: against an accelerated market the budget is still Alpaca's per real minute.
+ * A waiter sleeps outside the lock, so a background call waiting for spare budget never holds up
+ * a decision's call.
  */
-export const makeSlidingWindowLimiter = (limit: number, window: Duration.DurationInput): Effect.Effect<AlpacaRateLimiterService> =>
+export const makeSlidingWindow = (limit: number, window: Duration.DurationInput, clock?: Clock.Clock): Effect.Effect<SlidingWindow> =>
   Effect.gen(function* () {
+    const time = clock ?? (yield* Effect.clock)
     const windowMs = Duration.toMillis(window)
     const max = Math.max(1, Math.floor(limit))
+    const backgroundMax = Math.max(1, Math.floor(max * BACKGROUND_SHARE))
     const lock = yield* Effect.makeSemaphore(1)
     // Start times of the calls within the last window, oldest first.
     const starts: Array<number> = []
-    const forget = (now: number) => {
-      while (starts.length > 0 && starts[0] <= now - windowMs) starts.shift()
-    }
-    const admit = lock.withPermits(1)(
-      Effect.gen(function* () {
-        forget(yield* Clock.currentTimeMillis)
-        if (starts.length >= max) yield* Effect.sleep(Duration.millis(starts[0] + windowMs - (yield* Clock.currentTimeMillis)))
-        const now = yield* Clock.currentTimeMillis
-        forget(now)
-        starts.push(now)
-      })
-    )
-    return AlpacaRateLimiter.of({ limit: (call) => Effect.zipRight(admit, call) })
+    let pausedUntil = Number.NEGATIVE_INFINITY
+    /** 0 when admitted (its start recorded), else how long to wait before asking again. */
+    const tryAdmit = (background: boolean) =>
+      lock.withPermits(1)(
+        Effect.map(time.currentTimeMillis, (now) => {
+          while (starts.length > 0 && starts[0] <= now - windowMs) starts.shift()
+          if (now < pausedUntil) return pausedUntil - now
+          const cap = background ? backgroundMax : max
+          if (starts.length < cap) {
+            starts.push(now)
+            return 0
+          }
+          // the count drops below the cap when the (length − cap + 1) oldest starts leave the window
+          return Math.max(1, starts[starts.length - cap] + windowMs - now)
+        })
+      )
+    const admit = (background: boolean): Effect.Effect<void> =>
+      Effect.flatMap(tryAdmit(background), (wait) => (wait === 0 ? Effect.void : Effect.zipRight(time.sleep(Duration.millis(wait)), Effect.suspend(() => admit(background)))))
+    const pause = (ms: number) =>
+      lock.withPermits(1)(
+        Effect.map(time.currentTimeMillis, (now) => {
+          pausedUntil = Math.max(pausedUntil, now + Math.max(MIN_PAUSE_MS, ms))
+        })
+      )
+    return { admit, pause }
   })
 
-/** The process-wide limiter: `requestsPerMinute` REST calls in any minute. */
-export const AlpacaRateLimiterLive = (settings: Pick<AlpacaSettings, "requestsPerMinute">) =>
-  Layer.effect(AlpacaRateLimiter, makeSlidingWindowLimiter(settings.requestsPerMinute, Duration.minutes(1)))
+/** The process-wide limiter: `requestsPerMinute` REST calls of each API in any minute of `clock` (default: the Clock it is built on). */
+export const makeAlpacaRateLimiter = (requestsPerMinute: number, clock?: Clock.Clock): Effect.Effect<AlpacaRateLimiterService> =>
+  Effect.gen(function* () {
+    const time = clock ?? (yield* Effect.clock)
+    const windows: Record<AlpacaApi, SlidingWindow> = {
+      trading: yield* makeSlidingWindow(requestsPerMinute, Duration.minutes(1), time),
+      data: yield* makeSlidingWindow(requestsPerMinute, Duration.minutes(1), time)
+    }
+    return AlpacaRateLimiter.of({
+      clock: time,
+      limit: (api, call) => Effect.zipRight(Effect.flatMap(FiberRef.get(RequestPriority), (p) => windows[api].admit(p === "background")), call),
+      pause: (api, retryAfter) => windows[api].pause(Duration.toMillis(retryAfter))
+    })
+  })
+
+/**
+ * The process-wide limiter as a layer. Pass the real-time clock when the program runs on another
+ * (market time of an accelerated emulator): Alpaca counts real minutes.
+ */
+export const AlpacaRateLimiterLive = (settings: Pick<AlpacaSettings, "requestsPerMinute">, clock?: Clock.Clock) =>
+  Layer.effect(AlpacaRateLimiter, makeAlpacaRateLimiter(settings.requestsPerMinute, clock))

@@ -32,8 +32,12 @@ export const alpacaCall = <O extends AlpacaOperation, A>(
   call: (init: CallInit) => Promise<A>
 ): Effect.Effect<A, CallError<O>> =>
   limiter.limit(
+    operation.api === "data" ? "data" : "trading",
     Effect.tryPromise({
       try: (signal) => call({ signal }),
       catch: (cause) => classifyAlpacaError(operation, cause) as CallError<O>
-    })
+    }).pipe(
+      // a 429 pauses every call of that API (on real time), not just this one's retry
+      Effect.tapError((e) => (e._tag === "RateLimited" ? limiter.pause(operation.api === "data" ? "data" : "trading", e.retryAfter) : Effect.void))
+    )
   )

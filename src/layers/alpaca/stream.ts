@@ -2,9 +2,11 @@
  * Keeps one SDK websocket alive forever. The SDK's own reconnect is off (it gives up after 10
  * attempts and sleeps on real timers); instead each connection is a scoped resource, and when it
  * drops a new one is opened after a capped, jittered exponential delay on Effect's Clock (so
- * TestClock drives it). The delay resets once a connection got ready.
+ * TestClock drives it). The old socket is closed (its scope released) before the new one opens, so
+ * Alpaca never sees two of ours (one market data connection per key: a second gets 406). The
+ * delay resets once a connection got ready.
  */
-import { Deferred, Effect, Runtime, Schedule, type Scope } from "effect"
+import { type Clock, Deferred, Effect, Runtime, Schedule, type Scope } from "effect"
 import type { AlpacaBackoff } from "./client.js"
 import { backoffSchedule } from "./errors.js"
 
@@ -26,6 +28,8 @@ export interface SupervisedStream<S extends SdkStream> {
   /** Used in log lines, e.g. `trade_updates stream`. */
   readonly name: string
   readonly backoff: AlpacaBackoff
+  /** The clock the reconnect delays wait on: real time, even when the program runs on an accelerated market's (default: the fiber's). */
+  readonly clock?: Clock.Clock | undefined
   /**
    * Creates the SDK stream (with the SDK's reconnect disabled) and wires its listeners; it must
    * call `signals.ready()` once usable. The supervisor calls `connect()` after.
@@ -100,7 +104,8 @@ export const superviseStream = <S extends SdkStream>(spec: SupervisedStream<S>):
         }
         attempt += 1
         yield* Effect.logWarning(`${spec.name} disconnected (${end.reason}); reconnecting with backoff`)
-        yield* driver.next(undefined).pipe(Effect.ignore)
+        const delay = driver.next(undefined).pipe(Effect.ignore)
+        yield* spec.clock === undefined ? delay : Effect.withClock(delay, spec.clock)
         yield* Effect.logInfo(`${spec.name}: reconnect attempt ${attempt}`)
       })
     )
