@@ -650,7 +650,7 @@ const emulatorGet = async (url: string): Promise<unknown> => {
   throw new Error(`GET ${url}: ${last}`)
 }
 
-const fetchAllOrders = async (base: string): Promise<Array<EmulatorOrder>> => {
+export const fetchAllOrders = async (base: string): Promise<Array<EmulatorOrder>> => {
   const byId = new Map<string, EmulatorOrder>()
   let after: string | undefined
   for (let page = 0; page < 100; page++) {

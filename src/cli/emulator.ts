@@ -1,5 +1,19 @@
 import { Console, Effect } from "effect"
-import { describeFaults, EMULATOR_KEY_ID, FAULT_FLAGS, loadBarsDir, parseFaultSpec, startEmulator, tradingCostProblem, type FaultOptions } from "../emulator/index.js"
+import {
+  describeFaults,
+  EMULATOR_KEY_ID,
+  FAULT_FLAGS,
+  isPlan,
+  loadBarsDir,
+  parseFaultSpec,
+  PLANS,
+  RATE_LIMIT_PER_MINUTE,
+  startEmulator,
+  strictnessProblem,
+  tradingCostProblem,
+  type FaultOptions,
+  type Plan
+} from "../emulator/index.js"
 import { BarsFileError } from "../services/MarketData.js"
 import { checkFlags, intFlag, numberFlag, orFail, stringFlag, timeFlag, UsageError } from "./args.js"
 
@@ -20,11 +34,15 @@ export const emulatorResource = (options: {
   readonly slippageBps?: number | undefined
   readonly buyCostPct?: number | undefined
   readonly sellCostPct?: number | undefined
+  /** Alpaca's limits: requests per key and API per real minute (default 200) and the data plan (default basic). */
+  readonly rateLimitPerMinute?: number | undefined
+  readonly plan?: Plan | undefined
 }) =>
   Effect.gen(function* () {
     const costs = { slippageBps: options.slippageBps ?? 0, buyCostPct: options.buyCostPct ?? 0, sellCostPct: options.sellCostPct ?? 0 }
-    const costProblem = tradingCostProblem(costs)
-    if (costProblem !== undefined) return yield* new UsageError({ detail: `emulator: ${costProblem}` })
+    const limits = { rateLimitPerMinute: options.rateLimitPerMinute ?? RATE_LIMIT_PER_MINUTE, plan: options.plan ?? "basic" }
+    const problem = tradingCostProblem(costs) ?? strictnessProblem(limits)
+    if (problem !== undefined) return yield* new UsageError({ detail: `emulator: ${problem}` })
     const bars = yield* Effect.tryPromise({
       try: () => loadBarsDir(options.barsDir),
       catch: (e) => new BarsFileError({ file: options.barsDir, problems: [{ line: 0, message: (e as Error).message }] })
@@ -38,6 +56,7 @@ export const emulatorResource = (options: {
             port: options.port,
             speed: options.speed,
             ...costs,
+            ...limits,
             ...(options.start === undefined ? {} : { start: options.start }),
             ...(options.faults === undefined ? {} : { faults: options.faults })
           }),
@@ -74,24 +93,42 @@ export const tradingCostFlags = (flags: Flags) =>
 
 const TRADING_COST_FLAGS = ["slippage-bps", "buy-cost-pct", "sell-cost-pct"] as const
 
+/** `--rate-limit N` (requests per key and API per real minute, default 200) and `--plan basic|algo_trader_plus` (default basic), as Alpaca. */
+export const strictnessFlags = (flags: Flags) =>
+  Effect.gen(function* () {
+    const rateLimitPerMinute = (yield* orFail(intFlag(flags, "rate-limit", 1))) ?? RATE_LIMIT_PER_MINUTE
+    const plan = stringFlag(flags, "plan") ?? "basic"
+    if (!isPlan(plan)) return yield* new UsageError({ detail: `emulator: --plan must be ${PLANS.join(" or ")}, got '${plan}'` })
+    return { rateLimitPerMinute, plan }
+  })
+
+const STRICTNESS_FLAGS = ["rate-limit", "plan"] as const
+
+/** The startup line saying how strict the emulator is. */
+const describeLimits = (limits: { readonly rateLimitPerMinute: number; readonly plan: Plan }): string =>
+  `limits: ${limits.rateLimitPerMinute} requests/min per key, trading and data apart (429 beyond); one market-data stream per key and feed (406 beyond); plan ${limits.plan}` +
+  (limits.plan === "basic" ? " (SIP bars from the last 15 min: 403; /v2/sip stream: 409)" : " (SIP allowed)")
+
 /**
  * `emulator --port P --bars DIR [--speed X] [--start ISO] [--slippage-bps N] [--buy-cost-pct R]
- * [--sell-cost-pct R]` (market-order slippage; fees as fractions of notional, default 0 as Alpaca) plus the seeded fault flags
+ * [--sell-cost-pct R]` (market-order slippage; fees as fractions of notional, default 0 as Alpaca)
+ * `[--rate-limit N] [--plan basic|algo_trader_plus]` (Alpaca's limits, default 200 and basic) plus the seeded fault flags
  * `--fault-seed N --rate-429 R --rate-5xx R --rate-5xx-after R --latency-ms N [--latency-jitter-ms N]
- * --rate-timeout R --ws-drop-every S --rate-lost-updates R --rate-partial-fills R --slow-fill-bars N`:
- * serves until interrupted (Ctrl-C).
+ * --rate-timeout R --ws-drop-every S --rate-lost-updates R --rate-partial-fills R --slow-fill-bars N
+ * --outage-at S --outage-seconds N`: serves until interrupted (Ctrl-C).
  */
 export const emulatorCommand = (flags: Flags) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const bad = checkFlags("emulator", flags, { required: ["bars"], optional: ["port", "speed", "start", ...TRADING_COST_FLAGS, ...FAULT_FLAGS] })
+      const bad = checkFlags("emulator", flags, { required: ["bars"], optional: ["port", "speed", "start", ...TRADING_COST_FLAGS, ...STRICTNESS_FLAGS, ...FAULT_FLAGS] })
       if (bad !== undefined) return yield* bad
       const port = (yield* orFail(intFlag(flags, "port", 0))) ?? 0
       const speed = (yield* orFail(numberFlag(flags, "speed", { min: 0, max: MAX_SPEED }))) ?? 1
       const start = yield* orFail(timeFlag(flags, "start"))
       const costs = yield* tradingCostFlags(flags)
+      const limits = yield* strictnessFlags(flags)
       const faults = yield* orFail(faultFlags(flags))
-      const handle = yield* emulatorResource({ barsDir: stringFlag(flags, "bars")!, port, speed, start, faults, ...costs })
+      const handle = yield* emulatorResource({ barsDir: stringFlag(flags, "bars")!, port, speed, start, faults, ...costs, ...limits })
       const ws = handle.url.replace(/^http/, "ws")
       yield* Console.log(
         [
@@ -105,6 +142,7 @@ export const emulatorCommand = (flags: Flags) =>
           `    trading_stream_url: ${ws}/stream`,
           `    clock_speed: ${speed}`,
           `fills: market orders at the open of the bar in progress (else the next one), slippage ${costs.slippageBps} bps, fees buy ${costs.buyCostPct} / sell ${costs.sellCostPct} of notional`,
+          describeLimits(limits),
           `faults: ${describeFaults(faults)}`,
           `Ctrl-C stops it.`
         ].join("\n")

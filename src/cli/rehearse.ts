@@ -151,6 +151,9 @@ export const runRehearsal = (deployment: Deployment, options: RehearsalOptions) 
             sellCostPct: fees.sellPct,
             initialCash: sim.initial_cash ?? deployment.environment.initial_amount,
             middleware: [traffic.middleware],
+            // the virtual clock stands for real time here: Alpaca's per-minute limits and outage
+            // windows count its minutes, as the trader's limiter does
+            now: () => clock.clock.unsafeCurrentTimeMillis(),
             ...(faults === undefined ? {} : { faults })
           })
         ),

@@ -8,11 +8,16 @@
  * all symbols (Alpaca's rule). A `next_page_token` encodes the position — the
  * symbol and timestamp of the next bar — not an index, so it stays valid while
  * the market moves (newly published bars simply extend the remaining pages).
+ *
+ * On the `basic` plan every one of these endpoints refuses recent SIP data
+ * (`feed=sip` ending within 15 minutes of market time) with 403, as Alpaca does;
+ * see plans.ts.
  */
 import type { Engine } from "./engine.js"
 import { parseTime } from "./format.js"
 import { lowerBound, upperBound, type Market, type Timeframe, type WireBar } from "./market.js"
 import type { HttpRequest, HttpResponse } from "./middleware.js"
+import { sipRefusal, type Plan } from "./plans.js"
 import { addDays, nyDate, nyMidnight } from "../core/nytime.js"
 import type { Route } from "./server.js"
 
@@ -146,7 +151,7 @@ const runBarsQuery = (
   return { bars: out, next }
 }
 
-export const dataRoutes = (engine: Engine): Route[] => {
+export const dataRoutes = (engine: Engine, plan: Plan): Route[] => {
   const market = engine.market
   const multiBars = (req: HttpRequest): HttpResponse => {
     const now = engine.marketNow()
@@ -154,6 +159,8 @@ export const dataRoutes = (engine: Engine): Route[] => {
     if (symbols.length === 0) return bad("missing symbols")
     const parsed = parseBarsQuery(market, now, req.query, symbols)
     if (!parsed.ok) return parsed.response
+    const refused = sipRefusal(plan, req.query.get("feed"), parsed.query.end, now)
+    if (refused !== undefined) return refused
     const { bars, next } = runBarsQuery(market, now, parsed.query)
     const body: Record<string, WireBarJson[]> = {}
     for (const [symbol, list] of bars) body[symbol] = list.map(barJson)
@@ -167,6 +174,8 @@ export const dataRoutes = (engine: Engine): Route[] => {
     const symbol = params[0]
     const parsed = parseBarsQuery(market, now, req.query, [symbol])
     if (!parsed.ok) return parsed.response
+    const refused = sipRefusal(plan, req.query.get("feed"), parsed.query.end, now)
+    if (refused !== undefined) return refused
     const { bars, next } = runBarsQuery(market, now, parsed.query)
     return {
       status: 200,
@@ -185,15 +194,16 @@ export const dataRoutes = (engine: Engine): Route[] => {
     const n = upperBound(agg.avail, now)
     return n > 0 ? agg.bars[n - 1] : undefined
   }
-  const checkFeed = (req: HttpRequest): HttpResponse | undefined => {
+  /** A latest bar ends at market time `now`: on `basic`, `feed=sip` is always too recent. */
+  const checkFeed = (req: HttpRequest, now: number): HttpResponse | undefined => {
     const feed = req.query.get("feed")
-    return feed !== null && !FEEDS.has(feed) ? bad(`invalid feed: ${feed}`) : undefined
+    return feed !== null && !FEEDS.has(feed) ? bad(`invalid feed: ${feed}`) : sipRefusal(plan, feed, now, now)
   }
   const multiLatest = (req: HttpRequest): HttpResponse => {
     const now = engine.marketNow()
     const symbols = parseSymbols(req.query.get("symbols"))
     if (symbols.length === 0) return bad("missing symbols")
-    const feedError = checkFeed(req)
+    const feedError = checkFeed(req, now)
     if (feedError !== undefined) return feedError
     const body: Record<string, WireBarJson> = {}
     for (const symbol of symbols) {
@@ -203,9 +213,10 @@ export const dataRoutes = (engine: Engine): Route[] => {
     return { status: 200, body: { bars: body, currency: "USD" } }
   }
   const singleLatest = (req: HttpRequest, params: string[]): HttpResponse => {
-    const feedError = checkFeed(req)
+    const now = engine.marketNow()
+    const feedError = checkFeed(req, now)
     if (feedError !== undefined) return feedError
-    const b = latest(params[0], engine.marketNow())
+    const b = latest(params[0], now)
     return { status: 200, body: { symbol: params[0], bar: b === undefined ? null : barJson(b), currency: "USD" } }
   }
   return [

@@ -12,6 +12,9 @@
  * - trade updates (stream 2): 1 draw per `trade_updates` event, in emission order.
  * - fills (stream 3): 3 draws per order at its first fill opportunity, in the
  *   engine's processing order (slow?, partial?, 2 or 3 parts).
+ *
+ * The scheduled outage (`outageAtSeconds` + `outageSeconds`) draws nothing; the
+ * emulator runs it (outages.ts) and counts its answers in `outageAnswers`.
  */
 import { Rng } from "../core/rng.js"
 import type { LogFn } from "./engine.js"
@@ -51,6 +54,13 @@ export interface FaultOptions {
   readonly slowFillRate?: number
   /** P(a market day/gtc order of ≥ 2 shares fills in 2–3 partial fills over consecutive bars). */
   readonly partialFillRate?: number
+  /**
+   * Alpaca is down from this many seconds of REAL time (the emulator's `now()`) after startup,
+   * for `outageSeconds` (both or neither): every REST request answers 503 unperformed, every
+   * stream socket is dropped at the start and upgrades are refused until the end.
+   */
+  readonly outageAtSeconds?: number
+  readonly outageSeconds?: number
 }
 
 export interface FaultCounts {
@@ -58,7 +68,7 @@ export interface FaultCounts {
   readonly http5xx: number
   readonly http5xxAfter: number
   readonly timeouts: number
-  /** Stream sockets dropped (periodic or `dropSockets`). */
+  /** Stream sockets dropped (periodic, `dropSockets`, or at an outage's start). */
   readonly wsDrops: number
   /** `trade_updates` events suppressed. */
   readonly lostTradeUpdates: number
@@ -66,11 +76,14 @@ export interface FaultCounts {
   readonly partialFills: number
   /** Orders whose fill was delayed. */
   readonly slowFills: number
+  /** REST requests and stream upgrades answered by an outage (`handle.outage` or `outageAtSeconds`). */
+  readonly outageAnswers: number
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
-const zeroCounts = (): Mutable<FaultCounts> => ({
+/** All counters at zero. */
+export const zeroFaultCounts = (): Mutable<FaultCounts> => ({
   http429: 0,
   http5xx: 0,
   http5xxAfter: 0,
@@ -78,7 +91,8 @@ const zeroCounts = (): Mutable<FaultCounts> => ({
   wsDrops: 0,
   lostTradeUpdates: 0,
   partialFills: 0,
-  slowFills: 0
+  slowFills: 0,
+  outageAnswers: 0
 })
 
 const RATE_KEYS = [
@@ -90,7 +104,7 @@ const RATE_KEYS = [
   "slowFillRate",
   "partialFillRate"
 ] as const
-const NON_NEGATIVE_KEYS = ["retryAfterSeconds", "hangMs", "latencyMs", "latencyJitterMs", "slowFillMs"] as const
+const NON_NEGATIVE_KEYS = ["retryAfterSeconds", "hangMs", "latencyMs", "latencyJitterMs", "slowFillMs", "outageAtSeconds"] as const
 
 /** Describes what is wrong with `f`, or `undefined` if it is valid. */
 export const faultOptionsProblem = (f: FaultOptions): string | undefined => {
@@ -108,6 +122,12 @@ export const faultOptionsProblem = (f: FaultOptions): string | undefined => {
   }
   if (f.wsDropEverySeconds !== undefined && !(Number.isFinite(f.wsDropEverySeconds) && f.wsDropEverySeconds > 0)) {
     return `faults.wsDropEverySeconds must be a positive number, got ${f.wsDropEverySeconds}`
+  }
+  if (f.outageSeconds !== undefined && !(Number.isFinite(f.outageSeconds) && f.outageSeconds > 0)) {
+    return `faults.outageSeconds must be a positive number, got ${f.outageSeconds}`
+  }
+  if ((f.outageAtSeconds === undefined) !== (f.outageSeconds === undefined)) {
+    return "faults.outageAtSeconds and faults.outageSeconds go together"
   }
   const sum = (f.http429Rate ?? 0) + (f.http5xxRate ?? 0) + (f.timeoutRate ?? 0) + (f.http5xxAfterRate ?? 0)
   if (sum > 1 + 1e-12) {
@@ -135,6 +155,9 @@ export const describeFaults = (f: FaultOptions | undefined): string => {
   }
   if (f.httpMatch !== undefined && parts.length > 0) parts.push(`REST faults only on ${String(f.httpMatch)}`)
   if (f.wsDropEverySeconds !== undefined) parts.push(`stream drops every ${f.wsDropEverySeconds} s real time`)
+  if (f.outageAtSeconds !== undefined && f.outageSeconds !== undefined) {
+    parts.push(`outage (REST 503, streams down) from ${f.outageAtSeconds} s for ${f.outageSeconds} s real time after start`)
+  }
   if ((f.lostTradeUpdatesRate ?? 0) > 0) parts.push(`lost trade updates ${pct(f.lostTradeUpdatesRate!)}`)
   if ((f.partialFillRate ?? 0) > 0) parts.push(`partial fills ${pct(f.partialFillRate!)}`)
   if ((f.slowFillBars ?? 0) > 0 || (f.slowFillMs ?? 0) > 0) {
@@ -161,8 +184,10 @@ const FLAG_TABLE = {
   "ws-drop-every": { key: "wsDropEverySeconds", kind: "positive" },
   "rate-lost-updates": { key: "lostTradeUpdatesRate", kind: "rate" },
   "rate-partial-fills": { key: "partialFillRate", kind: "rate" },
-  "slow-fill-bars": { key: "slowFillBars", kind: "whole" }
-} as const satisfies Record<string, { key: keyof FaultOptions; kind: "int" | "rate" | "whole" | "positive" }>
+  "slow-fill-bars": { key: "slowFillBars", kind: "whole" },
+  "outage-at": { key: "outageAtSeconds", kind: "nonNegative" },
+  "outage-seconds": { key: "outageSeconds", kind: "positive" }
+} as const satisfies Record<string, { key: keyof FaultOptions; kind: "int" | "rate" | "whole" | "positive" | "nonNegative" }>
 
 /** The `emulator` command's fault flags (without `--`). */
 export const FAULT_FLAGS: ReadonlyArray<string> = Object.keys(FLAG_TABLE)
@@ -171,7 +196,8 @@ const KIND_TEXT = {
   int: "an integer",
   rate: "a number between 0 and 1",
   whole: "a whole number ≥ 0",
-  positive: "a positive number"
+  positive: "a positive number",
+  nonNegative: "a number ≥ 0"
 } as const
 
 export type FaultSpecResult =
@@ -209,11 +235,16 @@ export const parseFaultSpec = (input: string | Readonly<Record<string, string | 
           ? n >= 0 && n <= 1
           : spec.kind === "whole"
             ? Number.isSafeInteger(n) && n >= 0
-            : Number.isFinite(n) && n > 0
+            : spec.kind === "nonNegative"
+              ? Number.isFinite(n) && n >= 0
+              : Number.isFinite(n) && n > 0
     if (!valid) return { ok: false, error: `--${flag} must be ${KIND_TEXT[spec.kind]}, got '${text}'` }
     out[spec.key] = n
   }
   const faults = out as FaultOptions
+  if ((faults.outageAtSeconds === undefined) !== (faults.outageSeconds === undefined)) {
+    return { ok: false, error: "--outage-at and --outage-seconds go together" }
+  }
   const problem = faultOptionsProblem(faults)
   if (problem !== undefined) {
     const sum = (faults.http429Rate ?? 0) + (faults.http5xxRate ?? 0) + (faults.timeoutRate ?? 0) + (faults.http5xxAfterRate ?? 0)
@@ -247,7 +278,7 @@ const http5xxBody = (status: number): { code: number; message: string } =>
 
 /** Holds the fault RNGs, the counters and the middleware; one per emulator. */
 export class FaultInjector {
-  private readonly counts = zeroCounts()
+  private readonly counts = zeroFaultCounts()
   private readonly httpRng: Rng
   private readonly updateRng: Rng
   private readonly fillRng: Rng
@@ -272,12 +303,9 @@ export class FaultInjector {
     }
   }
 
+  /** The injector's counters (`wsDrops` and `outageAnswers` stay 0: the emulator keeps those). */
   snapshot(): FaultCounts {
     return { ...this.counts }
-  }
-
-  recordDrops(n: number): void {
-    this.counts.wsDrops += n
   }
 
   /** Decides (one draw per event) whether a `trade_updates` event is lost. */

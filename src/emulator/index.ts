@@ -33,10 +33,15 @@
  * whose range crossed it is published. Fills book `buyCostPct`/`sellCostPct`
  * of their notional as fees (default 0, as Alpaca charges no commission).
  *
+ * As strict as Alpaca: `rateLimitPerMinute` (default 200) requests per key and
+ * API per minute of real time, 429 beyond (server.ts); one authenticated
+ * market-data socket per key and feed, 406 beyond (streams.ts); on the `basic`
+ * plan (default) recent SIP bars are 403 and the `/v2/sip` stream 409 (plans.ts).
+ *
  * Faults (faults.ts, README "Faults"): `faults: { seed, http429Rate, http5xxRate,
  * http5xxAfterRate, timeoutRate, latencyMs, wsDropEverySeconds, lostTradeUpdatesRate,
- * slowFillBars, partialFillRate, … }`, all off by default; `handle.dropSockets(kind?)`
- * and `handle.faultCounts()`.
+ * slowFillBars, partialFillRate, outageAtSeconds, … }`, all off by default;
+ * `handle.dropSockets(kind?)`, `handle.outage(…)` (outages.ts) and `handle.faultCounts()`.
  */
 import { readdir, readFile } from "node:fs/promises"
 import { createServer } from "node:http"
@@ -48,12 +53,14 @@ import type { TradeUpdate } from "./broker.js"
 import { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY } from "./constants.js"
 import { dataRoutes } from "./data-api.js"
 import { Engine, type LogFn } from "./engine.js"
-import { FaultInjector, type FaultCounts, type FaultOptions } from "./faults.js"
+import { FaultInjector, zeroFaultCounts, type FaultCounts, type FaultOptions } from "./faults.js"
 import { Market } from "./market.js"
 import { composeFrame, type EmulatorMiddleware } from "./middleware.js"
 import { decimal } from "./format.js"
 import { formatUtc } from "../core/nytime.js"
-import { createRestHandler } from "./server.js"
+import { Outages, type OutageOptions } from "./outages.js"
+import { isPlan, PLANS, type Plan } from "./plans.js"
+import { createRestHandler, RATE_LIMIT_PER_MINUTE } from "./server.js"
 import { StreamHub } from "./streams.js"
 import { tradingRoutes } from "./trading-api.js"
 
@@ -74,6 +81,9 @@ export type {
   SocketContext
 } from "./middleware.js"
 export type { LogFn, LogLevel } from "./engine.js"
+export { outageProblem, type OutageApi, type OutageOptions } from "./outages.js"
+export { isPlan, PLANS, SIP_DELAY_MS, type Plan } from "./plans.js"
+export { RATE_LIMIT_PER_MINUTE } from "./server.js"
 export {
   describeFaults,
   FAULT_FLAGS,
@@ -109,6 +119,16 @@ export interface EmulatorOptions {
   readonly buyCostPct?: number
   /** Fee on a sell's notional, a fraction in [0, 1] (default 0); cash += price·qty·(1 − pct). */
   readonly sellCostPct?: number
+  /**
+   * REST requests per API key per minute of REAL time (`now`, never market time), the trading
+   * and market data APIs counted apart; beyond it, 429 (default {@link RATE_LIMIT_PER_MINUTE}, Alpaca's).
+   */
+  readonly rateLimitPerMinute?: number
+  /**
+   * Market-data subscription (default `"basic"`, a new paper account's): on `basic`, SIP bars
+   * ending within 15 minutes of market time are 403 and the `/v2/sip` stream is 409.
+   */
+  readonly plan?: Plan
   /** Structured log sink; the emulator never writes to the console. */
   readonly log?: LogFn
   /** Interception point for REST requests, stream frames and fills (fault injection goes here). */
@@ -140,6 +160,12 @@ export interface EmulatorHandle {
    * with or without `faults`. Returns how many sockets were dropped (counted in `wsDrops`).
    */
   dropSockets(kind?: StreamKind): number
+  /**
+   * Alpaca is down from now for `forMs` of real time (`now`): every REST request of `api`
+   * (default all) answers `status` (default 503) unperformed; with `streams`, its stream sockets
+   * are dropped now and upgrades refused until the end. Throws a RangeError on bad options.
+   */
+  outage(options: OutageOptions): void
   /** What fault injection has done so far (all zero without `faults`). */
   faultCounts(): FaultCounts
   /** Stops timers, drops every connection and closes the server. */
@@ -157,10 +183,18 @@ export const tradingCostProblem = (options: Pick<EmulatorOptions, "slippageBps" 
   return undefined
 }
 
-/** Starts the emulator and resolves once it listens; rejects on bad slippage or fee options. */
+/** What is wrong with the rate-limit and plan options, if anything. */
+export const strictnessProblem = (options: Pick<EmulatorOptions, "rateLimitPerMinute" | "plan">): string | undefined => {
+  const { rateLimitPerMinute = RATE_LIMIT_PER_MINUTE, plan = "basic" } = options
+  if (!(Number.isSafeInteger(rateLimitPerMinute) && rateLimitPerMinute >= 1)) return `rateLimitPerMinute must be a whole number ≥ 1, got ${rateLimitPerMinute}`
+  if (!isPlan(plan)) return `plan must be ${PLANS.join(" or ")}, got ${String(plan)}`
+  return undefined
+}
+
+/** Starts the emulator and resolves once it listens; rejects on bad slippage, fee, rate-limit or plan options. */
 export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorHandle> => {
-  const costProblem = tradingCostProblem(options)
-  if (costProblem !== undefined) throw new RangeError(`emulator: ${costProblem}`)
+  const problem = tradingCostProblem(options) ?? strictnessProblem(options)
+  if (problem !== undefined) throw new RangeError(`emulator: ${problem}`)
   const log = options.log ?? noLog
   const now = options.now ?? Date.now
   const keyId = options.keyId ?? EMULATOR_KEY_ID
@@ -170,6 +204,7 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
   const market = new Market(options.bars)
   const start = options.start ?? (market.sessions.length > 0 ? market.firstBarStart : now())
   const authenticate = (key: unknown, secret: unknown): boolean => key === keyId && secret === secretKey
+  const plan = options.plan ?? "basic"
 
   const engine = new Engine({
     market,
@@ -185,10 +220,19 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
     accountNumber: "PA0EMULATOR1"
   })
 
+  let wsDrops = 0
+  const dropSockets = (kind?: StreamKind): number => {
+    const n = streams.drop(kind)
+    wsDrops += n
+    return n
+  }
+  const outages = new Outages({ now, log, drop: dropSockets })
   const streams = new StreamHub({
     authenticate,
     sync: () => engine.sync(),
     frameHook: composeFrame(middleware),
+    plan,
+    upgradeRefusal: (kind) => outages.upgradeRefusal(kind),
     log
   })
   engine.setListener({
@@ -200,11 +244,13 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
   })
 
   const handler = createRestHandler({
-    routes: [...tradingRoutes(engine), ...dataRoutes(engine)],
+    routes: [...tradingRoutes(engine), ...dataRoutes(engine, plan)],
     middleware,
     authenticate,
     sync: () => engine.sync(),
     now,
+    rateLimitPerMinute: options.rateLimitPerMinute ?? RATE_LIMIT_PER_MINUTE,
+    outage: (api) => outages.restAnswer(api),
     log
   })
   const server = createServer(handler)
@@ -231,12 +277,9 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
   })
   engine.sync()
 
-  let wsDrops = 0
-  const dropSockets = (kind?: StreamKind): number => {
-    const n = streams.drop(kind)
-    wsDrops += n
-    faults?.recordDrops(n)
-    return n
+  const { outageAtSeconds, outageSeconds } = options.faults ?? {}
+  if (outageAtSeconds !== undefined && outageSeconds !== undefined) {
+    outages.schedule(now() + outageAtSeconds * 1000, { api: "all", forMs: outageSeconds * 1000, streams: true })
   }
   const dropEvery = options.faults?.wsDropEverySeconds
   const dropTimer = dropEvery === undefined ? undefined : setInterval(() => dropSockets(), dropEvery * 1000)
@@ -256,20 +299,12 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
       await streams.flush()
     },
     dropSockets,
-    faultCounts: () =>
-      faults?.snapshot() ?? {
-        http429: 0,
-        http5xx: 0,
-        http5xxAfter: 0,
-        timeouts: 0,
-        wsDrops,
-        lostTradeUpdates: 0,
-        partialFills: 0,
-        slowFills: 0
-      },
+    outage: (o) => outages.schedule(now(), o),
+    faultCounts: () => ({ ...(faults?.snapshot() ?? zeroFaultCounts()), wsDrops, outageAnswers: outages.answered }),
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         if (dropTimer !== undefined) clearInterval(dropTimer)
+        outages.close()
         faults?.close()
         engine.close()
         streams.close()

@@ -9,20 +9,30 @@
  * (binary, `t` as a msgpack timestamp) when the upgrade request carries
  * `Content-Type: application/msgpack` — which the official SDK always sends —
  * and JSON text otherwise. Inbound frames may be msgpack (binary) or JSON.
+ * Like Alpaca, a key holds one authenticated connection per feed path: a second
+ * one answers its valid `auth` with `[{"T":"error","code":406,"msg":"connection limit exceeded"}]`
+ * and is closed while the first keeps working; once the first closes (normally,
+ * abruptly, or dropped by the emulator) a new one is accepted. A feed the plan
+ * does not include (`/v2/sip` on `basic`, plans.ts) answers a valid `auth` with
+ * `[{"T":"error","code":409,"msg":"insufficient subscription"}]` and closes.
  *
  * Trading (`/stream`): `{"action":"authenticate","data":{"key_id","secret_key"}}`
  * (or `{"action":"auth","key","secret"}`) → an `authorization` message;
  * `{"action":"listen","data":{"streams":["trade_updates"]}}` → `listening`;
  * then `{"stream":"trade_updates","data":{...}}` events. Like Alpaca's paper
  * endpoint, JSON is sent in BINARY frames (msgpack if requested by header).
+ *
+ * During an outage with `streams` (outages.ts) upgrades are refused with the
+ * outage's HTTP status.
  */
-import type { IncomingMessage } from "node:http"
+import { STATUS_CODES, type IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpack"
 import { WebSocket, WebSocketServer, type RawData } from "ws"
 import type { PublishedBar, LogFn } from "./engine.js"
 import { tradeCountOf, vwapOf } from "./market.js"
 import type { SocketContext } from "./middleware.js"
+import { streamAllowed, type Plan } from "./plans.js"
 
 const MARKET_DATA_PATHS = new Set(["/v2/iex", "/v2/sip", "/v2/delayed_sip", "/v2/test"])
 const TRADING_PATH = "/stream"
@@ -48,6 +58,10 @@ export interface StreamHubOptions {
   /** Called before handling each inbound message (brings the market up to date). */
   readonly sync: () => void
   readonly frameHook: (ctx: SocketContext, payload: unknown, send: () => void) => void
+  /** Decides which market-data feeds a key may authenticate on. */
+  readonly plan: Plan
+  /** The HTTP status refusing an upgrade of `kind` now (an outage), or undefined. */
+  readonly upgradeRefusal: (kind: SocketContext["kind"]) => number | undefined
   readonly log: LogFn
 }
 
@@ -59,6 +73,8 @@ interface Connection {
 
 interface MarketDataConnection extends Connection {
   readonly subs: Record<Channel, Set<string>>
+  /** The key it authenticated with. */
+  key?: unknown
 }
 
 interface TradingConnection extends Connection {
@@ -81,6 +97,12 @@ export class StreamHub {
     const path = (req.url ?? "/").split("?")[0]
     const kind = MARKET_DATA_PATHS.has(path) ? "market-data" : path === TRADING_PATH ? "trading" : undefined
     if (kind === undefined) return false
+    const refused = this.opts.upgradeRefusal(kind)
+    if (refused !== undefined) {
+      this.opts.log("info", "stream upgrade refused (outage)", { path, status: refused })
+      socket.end(`HTTP/1.1 ${refused} ${STATUS_CODES[refused] ?? "Error"}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+      return true
+    }
     const contentType = String(req.headers["content-type"] ?? "").toLowerCase()
     const codec = contentType.includes("application/msgpack") ? "msgpack" : "json"
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -251,7 +273,10 @@ export class StreamHub {
           this.opts.log("warn", "stream auth failed", { id: conn.ctx.id })
           return error(402, "auth failed")
         }
+        if (!streamAllowed(this.opts.plan, conn.ctx.path)) return this.refuse(conn, 409, "insufficient subscription")
+        if (this.holdsConnection(m.key, conn)) return this.refuse(conn, 406, "connection limit exceeded")
         conn.authenticated = true
+        conn.key = m.key
         this.send(conn, [{ T: "success", msg: "authenticated" }])
         return
       }
@@ -281,6 +306,26 @@ export class StreamHub {
       default:
         return error(400, "invalid syntax")
     }
+  }
+
+  /**
+   * Whether another authenticated connection of `key` on `conn`'s path is open. Only OPEN
+   * sockets count: one the emulator dropped (`terminate`) or that is closing is CLOSING at once,
+   * before its `close` event, so a client reconnecting right after a drop is not refused.
+   */
+  private holdsConnection(key: unknown, conn: MarketDataConnection): boolean {
+    for (const other of this.marketData) {
+      if (other === conn || !other.authenticated || other.key !== key || other.ctx.path !== conn.ctx.path) continue
+      if (other.ws.readyState === WebSocket.OPEN) return true
+    }
+    return false
+  }
+
+  /** Sends Alpaca's error frame, then closes the connection (a refused `auth`). */
+  private refuse(conn: MarketDataConnection, code: number, text: string): void {
+    this.opts.log("warn", "stream auth refused", { id: conn.ctx.id, path: conn.ctx.path, code })
+    this.send(conn, [{ T: "error", code, msg: text }])
+    conn.ws.close()
   }
 
   // ----------------------------------------------------------------- trading

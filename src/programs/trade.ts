@@ -3,7 +3,7 @@ import { bucketStart } from "../core/aggregate.js"
 import type { Bar } from "../core/bar.js"
 import { validateBar } from "../core/bar-checks.js"
 import type { OrderRequest } from "../domain/Trading.js"
-import { Broker, inBackground, type KeysRefused } from "../services/Broker.js"
+import { asProbe, Broker, inBackground, type KeysRefused } from "../services/Broker.js"
 import { Journal, type JournalError } from "../services/Journal.js"
 import { MarketClock } from "../services/MarketClock.js"
 import { MarketData } from "../services/MarketData.js"
@@ -70,6 +70,7 @@ export const trade = (settings: TradeSettings) =>
      */
     const fatal = yield* Deferred.make<never, KeysRefused | JournalError>()
     if (settings.fatal !== undefined) yield* Effect.forkScoped(Effect.catchAll(settings.fatal, (e) => Deferred.fail(fatal, e)))
+    const dataDown = () => outages.current("market_data") !== undefined
     const orFatal = <A, E, R>(wait: Effect.Effect<A, E, R>) => Effect.raceFirst(wait, Deferred.await(fatal))
     /** Refused keys end the session; an outage is journaled once (the session holds); other failures are the caller's. */
     const brokerFailed = (error: { readonly _tag: string }) =>
@@ -94,11 +95,16 @@ export const trade = (settings: TradeSettings) =>
     const accept = (ticker: string, bar: Bar, source: "stream" | "rest") =>
       Effect.gen(function* () {
         const previous = lastSeen.get(ticker)
-        if (previous !== undefined && bar.time <= previous.time) {
-          // the same bar again (the stream after the REST fallback, a replay after a reconnect) is expected
-          const same = bar.time === previous.time && bar.open === previous.open && bar.high === previous.high && bar.low === previous.low && bar.close === previous.close
+        if (previous !== undefined && bar.time < previous.time) {
+          // an older bar: the stream's backfill after a reconnect, of bars the steps took over REST (or
+          // skipped) meanwhile; its step is past and the indicators are beyond it
+          return yield* Effect.logDebug("an older bar dropped: its step is past").pipe(Effect.annotateLogs({ ticker, bar_time: iso(bar.time), source }))
+        }
+        if (previous !== undefined && bar.time === previous.time) {
+          // the same bar again (the stream after the REST fallback) is expected; a different one is not
+          const same = bar.open === previous.open && bar.high === previous.high && bar.low === previous.low && bar.close === previous.close
           if (same) return
-          const reason = bar.time === previous.time ? "a second, different bar for a time already used" : "time going backwards"
+          const reason = "a second, different bar for a time already used"
           yield* Effect.logWarning("bad bar dropped").pipe(Effect.annotateLogs({ ticker, problem: reason }))
           yield* journal.append({ type: "bad_bar", time: iso(yield* Clock.currentTimeMillis), ticker, bar_time: iso(bar.time), reason, source })
           return
@@ -110,6 +116,7 @@ export const trade = (settings: TradeSettings) =>
           return
         }
         lastSeen.set(ticker, bar)
+        if (source === "stream") yield* outages.up("market_data")
         if (source === "stream" && failing.delete(ticker)) yield* Effect.logInfo("ticker actor recovered: its stream delivers bars again").pipe(Effect.annotateLogs({ ticker }))
         // a bar whose step is past still feeds the indicators; it is not decided on
         if (bar.time <= lastStepBarTime) return yield* session.observeLate(ticker, bar)
@@ -221,20 +228,31 @@ export const trade = (settings: TradeSettings) =>
     const reconcileWhenQuiet = Effect.gen(function* () {
       while (reconcileWanted) {
         if (inFlight === 0) {
-          // background: an Alpaca budget serves it from its spare, never before a decision's orders.
-          // It is also how an outage is seen to end: the broker answered.
-          const done = yield* inBackground(session.reconcile).pipe(
-            Effect.tap(() => outages.up("broker")),
+          const wasDown = outages.current("broker") !== undefined
+          if (wasDown) {
+            // while the broker is out, one look per step: a probe, tried once (no retry storm
+            // spending the request budget the recovery will need)
+            const back = yield* asProbe(broker.account).pipe(
+              Effect.as(true),
+              Effect.catchAll((e) => Effect.as(brokerFailed(e), false))
+            )
+            if (!back) return
+            yield* outages.up("broker")
+          }
+          // background: an Alpaca budget serves it from its spare, never before a decision's orders;
+          // right after an outage it books what happened meanwhile before the next decision
+          const done = yield* (wasDown ? session.reconcile : inBackground(session.reconcile)).pipe(
             Effect.catchAll((e) =>
               Effect.zipRight(
                 brokerFailed(e),
-                outages.current("broker") !== undefined || e._tag === "KeysRefused"
+                isOutage(e) || e._tag === "KeysRefused"
                   ? Effect.void
                   : Effect.logWarning("reconciliation with the broker failed; trying again").pipe(Effect.annotateLogs({ error: e.message }))
               ).pipe(Effect.as(undefined))
             )
           )
-          if (done !== undefined) return
+          // the broker went out: the next step looks again
+          if (done !== undefined || outages.current("broker") !== undefined) return
         }
         yield* Effect.sleep(Duration.seconds(1))
       }
@@ -260,7 +278,8 @@ export const trade = (settings: TradeSettings) =>
           const last = session.latest(t)?.time
           return last !== undefined && last + span < barTime && !pending.get(last + span)?.has(t)
         })
-        if (behind.length > 0) {
+        // while the market data is out the indicators skip these bars (a probe in the step looks for its return)
+        if (behind.length > 0 && !dataDown()) {
           const oldest = Math.min(...behind.map((t) => session.latest(t)!.time))
           const count = Math.min(1_000, Math.ceil((barTime - oldest) / span))
           const none = new Map<string, ReadonlyArray<Bar>>()
@@ -325,16 +344,19 @@ export const trade = (settings: TradeSettings) =>
       // grace, if longer), whatever the market data's REST does
       const fallbackDeadline = barEnd + Math.max(graceMs, span / 2)
       const missing = tickers.filter((t) => arrived.get(barTime)?.has(t) !== true)
-      const late = yield* Effect.forEach(
-        missing,
-        (ticker) =>
-          marketData.barAt(ticker, settings.interval, barTime).pipe(
-            Effect.tap(() => outages.up("market_data")),
-            Effect.catchAll((e) => Effect.as(isOutage(e) ? outages.down("market_data", e) : Effect.void, undefined)),
-            Effect.map((bar) => [ticker, bar] as const)
-          ),
-        { concurrency: "unbounded" }
-      ).pipe(Effect.raceFirst(Effect.as(sleepUntil(fallbackDeadline), [] as ReadonlyArray<readonly [string, Bar | undefined]>)))
+      const fetchLate = (ticker: string) =>
+        marketData.barAt(ticker, settings.interval, barTime).pipe(
+          Effect.tap(() => outages.up("market_data")),
+          Effect.catchAll((e) => Effect.as(isOutage(e) ? outages.down("market_data", e) : Effect.void, undefined)),
+          Effect.map((bar) => [ticker, bar] as const)
+        )
+      const late = yield* Effect.gen(function* () {
+        if (missing.length === 0) return []
+        // while the market data is out, one probe first (tried once); the rest only if it is back
+        const first = dataDown() ? [yield* asProbe(fetchLate(missing[0]))] : []
+        if (dataDown()) return first
+        return [...first, ...(yield* Effect.forEach(missing.slice(first.length), fetchLate, { concurrency: "unbounded" }))]
+      }).pipe(Effect.raceFirst(Effect.as(sleepUntil(fallbackDeadline), [] as ReadonlyArray<readonly [string, Bar | undefined]>)))
       for (const [ticker, bar] of late) if (bar !== undefined) yield* accept(ticker, bar, "rest")
       // bars the step never saw — published before the stream listened (a start mid-session), or of a
       // skipped step — feed the indicators first, in time order, as a backtest's replay feeds them

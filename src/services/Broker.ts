@@ -71,11 +71,17 @@ export interface BrokerService {
 export class Broker extends Context.Tag("rl-paper-trader/Broker")<Broker, BrokerService>() {}
 
 /**
- * How much a broker call matters now: `decision` (the default: orders, what a step or a stop needs)
- * or `background` (reconciliation, which can wait). An adapter with a request budget serves
- * background calls from its spare only, so a decision's orders never queue behind them.
+ * How much a call to the broker or the market data matters now: `decision` (the default: orders,
+ * what a step or a stop needs), `background` (reconciliation, which can wait) or `probe` (one try,
+ * no retries: is a service that was out back?). An adapter with a request budget serves background
+ * calls and probes from its spare only, so a decision's orders never queue behind them; a probe is
+ * never retried, so an outage costs one request per look, not a retry storm.
  */
-export const RequestPriority: FiberRef.FiberRef<"decision" | "background"> = FiberRef.unsafeMake<"decision" | "background">("decision")
+export type RequestKind = "decision" | "background" | "probe"
+export const RequestPriority: FiberRef.FiberRef<RequestKind> = FiberRef.unsafeMake<RequestKind>("decision")
 
-/** Runs `effect` with its broker calls as background work (see {@link RequestPriority}). */
+/** Runs `effect` with its calls as background work (see {@link RequestPriority}). */
 export const inBackground = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => Effect.locally(effect, RequestPriority, "background")
+
+/** Runs `effect` with its calls as probes: one try each, from the spare budget (see {@link RequestPriority}). */
+export const asProbe = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => Effect.locally(effect, RequestPriority, "probe")

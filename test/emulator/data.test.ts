@@ -100,7 +100,7 @@ describe("emulator market data API via the official SDK", { timeout: 5_000 }, ()
   })
 
   it("rejects unsupported timeframes with 422 and returns empty bars for unknown symbols", async () => {
-    h = await startHarness()
+    h = await startHarness({ plan: "algo_trader_plus" }) // the paid plan: basic refuses recent SIP bars (strict.test.ts)
     const { alpaca, emu } = h
     await emu.advanceTo(DAY1_OPEN + 30 * MIN)
     for (const tf of ["1Min", "7Min", "1Week", "banana"]) {

@@ -1,4 +1,5 @@
 import { Alpaca, type AlpacaClientOptions } from "@alpacahq/alpaca-trade-api"
+import { WebSocket } from "ws"
 import type { Bar } from "../../src/core/bar.js"
 import { emulatorClientOptions, startEmulator, type EmulatorHandle, type EmulatorOptions } from "../../src/emulator/index.js"
 
@@ -58,3 +59,53 @@ export const waitFor = <T>(subscribe: (push: (v: T) => void) => void, accept: (v
       }
     })
   })
+
+export interface RawStreamClient {
+  readonly ws: WebSocket
+  readonly messages: unknown[]
+  /** The first recorded (or next) message `pred` accepts, taken off the record; rejects after 2 s. */
+  readonly next: (pred: (m: any) => boolean) => Promise<any>
+  /** Resolves with the close code once the socket closes. */
+  readonly closed: Promise<number>
+}
+
+/** A raw JSON websocket client that records every decoded message; `cleanups` gets its terminate. */
+export const rawStreamClient = async (url: string, cleanups: Array<() => void>): Promise<RawStreamClient> => {
+  const ws = new WebSocket(url)
+  const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)))
+  const messages: unknown[] = []
+  const waiters: Array<{ pred: (m: any) => boolean; resolve: (m: unknown) => void }> = []
+  ws.on("message", (data: Buffer) => {
+    const parsed = JSON.parse(data.toString("utf8")) as unknown
+    const items = Array.isArray(parsed) ? parsed : [parsed]
+    for (const m of items) {
+      messages.push(m)
+      const i = waiters.findIndex((w) => w.pred(m))
+      if (i >= 0) waiters.splice(i, 1)[0].resolve(m)
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve())
+    ws.once("error", reject)
+  })
+  cleanups.push(() => ws.terminate())
+  const next = (pred: (m: any) => boolean): Promise<any> => {
+    const found = messages.find(pred)
+    if (found !== undefined) {
+      messages.splice(messages.indexOf(found), 1)
+      return Promise.resolve(found)
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("timed out")), 2_000)
+      waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(timer)
+          messages.splice(messages.indexOf(m), 1)
+          resolve(m)
+        }
+      })
+    })
+  }
+  return { ws, messages, next, closed }
+}

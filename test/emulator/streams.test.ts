@@ -1,8 +1,7 @@
 import type { streaming } from "@alpacahq/alpaca-trade-api"
 import { afterEach, describe, expect, it } from "vitest"
-import { WebSocket } from "ws"
 import { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY, emulatorStreamUrls } from "../../src/emulator/index.js"
-import { BAR_MS, DAY1_OPEN, startHarness, waitFor, type Harness } from "./helpers.js"
+import { BAR_MS, DAY1_OPEN, rawStreamClient, startHarness, waitFor, type Harness } from "./helpers.js"
 
 let h: Harness | undefined
 const cleanups: Array<() => void> = []
@@ -13,46 +12,7 @@ afterEach(async () => {
 })
 
 const streamOptions = { reconnect: false, pingIntervalMs: 0 } as const
-
-/** A raw JSON websocket client that records every decoded message. */
-const rawClient = async (url: string): Promise<{ ws: WebSocket; messages: unknown[]; next: (pred: (m: any) => boolean) => Promise<any> }> => {
-  const ws = new WebSocket(url)
-  const messages: unknown[] = []
-  const waiters: Array<{ pred: (m: any) => boolean; resolve: (m: unknown) => void }> = []
-  ws.on("message", (data: Buffer) => {
-    const parsed = JSON.parse(data.toString("utf8")) as unknown
-    const items = Array.isArray(parsed) ? parsed : [parsed]
-    for (const m of items) {
-      messages.push(m)
-      const i = waiters.findIndex((w) => w.pred(m))
-      if (i >= 0) waiters.splice(i, 1)[0].resolve(m)
-    }
-  })
-  await new Promise<void>((resolve, reject) => {
-    ws.once("open", () => resolve())
-    ws.once("error", reject)
-  })
-  cleanups.push(() => ws.terminate())
-  const next = (pred: (m: any) => boolean): Promise<any> => {
-    const found = messages.find(pred)
-    if (found !== undefined) {
-      messages.splice(messages.indexOf(found), 1)
-      return Promise.resolve(found)
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("timed out")), 2_000)
-      waiters.push({
-        pred,
-        resolve: (m) => {
-          clearTimeout(timer)
-          messages.splice(messages.indexOf(m), 1)
-          resolve(m)
-        }
-      })
-    })
-  }
-  return { ws, messages, next }
-}
+const rawClient = (url: string) => rawStreamClient(url, cleanups)
 
 describe("emulator streams via the official SDK", { timeout: 5_000 }, () => {
   it("streams published bars to the SDK's stock stream (msgpack), with repeated subscribes harmless", async () => {
@@ -177,7 +137,7 @@ describe("emulator streams via the official SDK", { timeout: 5_000 }, () => {
   })
 
   it("speaks Alpaca's JSON protocol to raw clients, including errors and idempotent subscribes", async () => {
-    h = await startHarness()
+    h = await startHarness({ plan: "algo_trader_plus" }) // the paid plan: basic refuses the /v2/sip stream (strict.test.ts)
     const { emu } = h
     const c = await rawClient(emulatorStreamUrls(emu.url).stocks("sip"))
     expect(await c.next((m) => m.T === "success")).toEqual({ T: "success", msg: "connected" })

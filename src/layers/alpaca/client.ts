@@ -121,8 +121,9 @@ export type AlpacaApi = "trading" | "data"
 /** Runs REST calls within the process-wide Alpaca budgets, counted on real time. */
 export interface AlpacaRateLimiterService {
   /**
-   * Starts `call` within `api`'s budget. A call made {@link inBackground} (reconciliation) only
-   * starts while half the budget is unspent: the other half is kept for the calls a decision needs.
+   * Starts `call` within `api`'s budget. A call made {@link inBackground} (reconciliation) or as a
+   * probe only starts while half the budget is unspent: the other half is kept for the calls a
+   * decision needs.
    */
   readonly limit: <A, E, R>(api: AlpacaApi, call: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   /** Alpaca answered 429: no call of `api` starts before `retryAfter` has passed. */
@@ -203,7 +204,7 @@ export const makeAlpacaRateLimiter = (requestsPerMinute: number, clock?: Clock.C
     }
     return AlpacaRateLimiter.of({
       clock: time,
-      limit: (api, call) => Effect.zipRight(Effect.flatMap(FiberRef.get(RequestPriority), (p) => windows[api].admit(p === "background")), call),
+      limit: (api, call) => Effect.zipRight(Effect.flatMap(FiberRef.get(RequestPriority), (p) => windows[api].admit(p !== "decision")), call),
       pause: (api, retryAfter) => windows[api].pause(Duration.toMillis(retryAfter))
     })
   })

@@ -5,8 +5,8 @@
  * (KeysRefused), other 4xx and answers of the wrong shape are final.
  */
 import { ApiError, FetchError } from "@alpacahq/alpaca-trade-api"
-import { Data, Duration, Effect, Schedule } from "effect"
-import { BrokerUnavailable, KeysRefused, OrderRejected, RateLimited } from "../../services/Broker.js"
+import { Data, Duration, Effect, FiberRef, Schedule } from "effect"
+import { BrokerUnavailable, KeysRefused, OrderRejected, RateLimited, RequestPriority } from "../../services/Broker.js"
 import { MarketDataError } from "../../services/MarketData.js"
 import type { AlpacaBackoff } from "./client.js"
 
@@ -154,16 +154,20 @@ export const retryPolicy = <E>(backoff: AlpacaBackoff, maxRetries: number) =>
     Schedule.intersect(Schedule.recurs(maxRetries))
   )
 
-/** `effect` retried per `retryPolicy`, each healable failure logged. */
+/** `effect` retried per `retryPolicy`, each healable failure logged; a probe (see `RequestPriority`) is tried once. */
 export const retryHealable = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   options: { readonly backoff: AlpacaBackoff; readonly maxRetries: number }
 ): Effect.Effect<A, E, R> =>
-  effect.pipe(
-    Effect.tapError((error) =>
-      isHealable(error) ? Effect.logWarning(`alpaca: ${(error as { message?: string }).message ?? String(error)} (may heal)`) : Effect.void
-    ),
-    Effect.retry(retryPolicy<E>(options.backoff, options.maxRetries))
+  Effect.flatMap(FiberRef.get(RequestPriority), (kind) =>
+    kind === "probe"
+      ? effect
+      : effect.pipe(
+          Effect.tapError((error) =>
+            isHealable(error) ? Effect.logWarning(`alpaca: ${(error as { message?: string }).message ?? String(error)} (may heal)`) : Effect.void
+          ),
+          Effect.retry(retryPolicy<E>(options.backoff, options.maxRetries))
+        )
   )
 
 /** Narrows to the Broker port's errors: a bad answer is the broker being unavailable (status kept absent). */
