@@ -8,11 +8,13 @@
  * no duplicate orders or decisions, no order or fill the journal did not write down, positions
  * equal to the journal's fills, no crash. Once per session (--quick: once) a second `trade` with the same config
  * is started while one runs (a service manager's double start): it must exit 2 naming the running
- * one's pid, touching nothing. Prints ONE JSON line on stdout (progress on stderr);
- * exit 0 only when all four counts and the double-start failures are 0.
+ * one's pid, touching nothing. Once per session (--quick: once) Alpaca goes down whole — REST
+ * answers 503 and the streams are gone — for longer than any retry the trader allows (the long
+ * outage): the session must hold through it and trade on, journaling it once. Prints ONE JSON line
+ * on stdout (progress on stderr); exit 0 only when all four counts and the double-start failures are 0.
  *
  * `chaos [--seed N] [--sessions N] [--kills N] [--steps N] [--speed X] [--quick] [--keep]
- *        [--all-endpoints]`
+ *        [--all-endpoints] [--no-freeze] [--no-outage]`
  *
  * The verification functions are pure and exported (tested in test/chaos/); main only runs when
  * this file is executed directly.
@@ -280,16 +282,18 @@ export interface ChaosOptions {
   readonly allEndpoints: boolean
   /** Freeze market time while the trader is down (from a kill to the restarted trader's first request). */
   readonly freeze: boolean
+  /** Take Alpaca down whole, once per session (--quick: once), for longer than any retry. */
+  readonly outage: boolean
 }
 
-const USAGE = "usage: chaos [--seed N] [--sessions N] [--kills N] [--steps N] [--speed X] [--quick] [--keep] [--all-endpoints] [--no-freeze]"
+const USAGE = "usage: chaos [--seed N] [--sessions N] [--kills N] [--steps N] [--speed X] [--quick] [--keep] [--all-endpoints] [--no-freeze] [--no-outage]"
 
 export const parseChaosArgs = (argv: ReadonlyArray<string>): ChaosOptions | string => {
   const values = new Map<string, string>()
   const switches = new Set<string>()
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
-    if (["--quick", "--keep", "--all-endpoints", "--no-freeze"].includes(a)) switches.add(a.slice(2))
+    if (["--quick", "--keep", "--all-endpoints", "--no-freeze", "--no-outage"].includes(a)) switches.add(a.slice(2))
     else if (["--seed", "--sessions", "--kills", "--steps", "--speed"].includes(a)) {
       const v = argv[++i]
       if (v === undefined) return `${a} needs a value\n${USAGE}`
@@ -306,7 +310,7 @@ export const parseChaosArgs = (argv: ReadonlyArray<string>): ChaosOptions | stri
   const seed = int("seed", 1, 0)
   const sessions = int("sessions", quick ? 2 : 3, 1)
   const kills = int("kills", quick ? 2 : 3, 0)
-  const steps = int("steps", quick ? 12 : 40, 1)
+  const steps = int("steps", quick ? 16 : 40, 1)
   const speedText = values.get("speed")
   const speed = speedText === undefined ? 600 : Number(speedText)
   for (const v of [seed, sessions, kills, steps]) if (typeof v === "string") return v
@@ -320,7 +324,8 @@ export const parseChaosArgs = (argv: ReadonlyArray<string>): ChaosOptions | stri
     quick,
     keep: switches.has("keep"),
     allEndpoints: switches.has("all-endpoints"),
-    freeze: !switches.has("no-freeze")
+    freeze: !switches.has("no-freeze"),
+    outage: !switches.has("no-outage")
   }
 }
 
@@ -328,6 +333,15 @@ const PROJECT = fileURLToPath(new URL("../", import.meta.url))
 const MAIN = nodePath.join(PROJECT, "dist", "main.js")
 const DAY_MS = 86_400_000
 const BAR_MS = 5 * 60_000
+/**
+ * The trader's retry backoff in chaos (`supervision`): from 0.1 s, at most 0.5 s apart, so a REST
+ * call's retries (5) give up within about 2 s and the long outage below outlasts all of them.
+ */
+const CHAOS_BACKOFF = { base: 0.1, max: 0.5 }
+/** The long outage: at least this much real time, and at least {@link LONG_OUTAGE_BARS} bars of market time. */
+const LONG_OUTAGE_MIN_MS = 3_000
+const LONG_OUTAGE_BARS = 6
+const longOutageMs = (speed: number) => Math.max(LONG_OUTAGE_MIN_MS, (LONG_OUTAGE_BARS * BAR_MS) / speed)
 
 const log = (message: string) => process.stderr.write(`chaos: ${message}\n`)
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -625,6 +639,9 @@ const deploymentYaml = (emu: EmulatorHandle, journalDir: string, speed: number):
     `  data_stream_url: ${ws}/v2`,
     `  trading_stream_url: ${ws}/stream`,
     `  clock_speed: ${speed}`,
+    "supervision:",
+    `  backoff_base_seconds: ${CHAOS_BACKOFF.base}`,
+    `  backoff_max_seconds: ${CHAOS_BACKOFF.max}`,
     ""
   ].join("\n")
 }
@@ -685,6 +702,9 @@ interface SessionOutcome {
   readonly doubleStarts: number
   readonly doubleStartFailures: number
   readonly doubleStartMs: ReadonlyArray<number>
+  /** Long outages run, and the `outage` records the journal has for them (once per trader that saw one). */
+  readonly longOutages: number
+  readonly outageRecords: number
 }
 
 const sumCounts = (a: Record<string, number>, b: Record<string, number>) => {
@@ -768,6 +788,19 @@ const runSession = async (
   const tag = `session ${index + 1}/${options.sessions}`
   log(`${tag}: emulator ${emu.url}, market ${new Date(start).toISOString()} at ${options.speed}×, fault seed ${faultSeed}, dir ${dir}`)
 
+  // the long outage: Alpaca down whole once this session has made a quarter of its decisions (or, with
+  // --quick, only in the first session), whatever the trader is doing then (deciding, or restarting)
+  const outageMs = longOutageMs(options.speed)
+  let longOutages = 0
+  const tryOutage = options.outage && (!options.quick || index === 0)
+  const outageAfter = Math.max(2, Math.floor(options.steps / 4))
+  const stopWatchingOutage = tail.onLine(() => {
+    if (!tryOutage || longOutages > 0 || tail.decisions() < outageAfter) return
+    longOutages++
+    emu.outage({ api: "all", forMs: outageMs, streams: true })
+    log(`${tag}: long outage: Alpaca answers 503 and its streams are gone for ${(outageMs / 1000).toFixed(1)} s (${Math.round((outageMs * options.speed) / 60_000)} market minutes)`)
+  })
+
   let kills = 0
   let unhandled = 0
   const recoveryMs: Array<number> = []
@@ -847,6 +880,8 @@ const runSession = async (
     }
     if (tail.decisions() < options.steps) log(`${tag}: WARNING only ${tail.decisions()}/${options.steps} decisions`)
     if (tryDoubleStart && doubleStart === undefined) log(`${tag}: WARNING the double start was not tried (no run lasted long enough)`)
+    stopWatchingOutage()
+    if (tryOutage && longOutages === 0) log(`${tag}: WARNING the long outage was not run (too few decisions)`)
 
     thaw()
     // let orders settle: the market moves to the day's close (day orders fill or expire), then the
@@ -878,6 +913,8 @@ const runSession = async (
     const journal = parseJournal(journalText)
     const v = verifySession(orders, positions, journal)
     const decisions = journal.records.filter((x) => x.type === "decision").length
+    const outageRecords = journal.records.filter((x) => x.type === "outage").length
+    if (longOutages > 0) log(`${tag}: the journal has ${outageRecords} outage record(s) and ${journal.records.filter((x) => x.type === "outage_end").length} outage_end record(s)`)
     const bad = v.duplicate_orders + v.lost_journal_records + v.position_mismatches
     if (bad > 0 || v.details.length > 0) {
       const lines = journalText.split("\n")
@@ -910,7 +947,9 @@ const runSession = async (
       recoveryMs,
       doubleStarts: doubleStart === undefined ? 0 : 1,
       doubleStartFailures,
-      doubleStartMs: doubleStart === undefined ? [] : [doubleStart.ms]
+      doubleStartMs: doubleStart === undefined ? [] : [doubleStart.ms],
+      longOutages,
+      outageRecords
     }
   } finally {
     tail.stop()
@@ -932,9 +971,10 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   }
   const t0 = Date.now()
   const barRealMs = BAR_MS / options.speed
+  const outageMs = options.outage ? longOutageMs(options.speed) : 0
   const budgetMs = options.quick
-    ? 55_000
-    : options.sessions * (60_000 + options.kills * 10_000 + (options.steps + 4 * options.kills + 10) * barRealMs * 3)
+    ? 55_000 + 2 * outageMs
+    : options.sessions * (60_000 + options.kills * 10_000 + (options.steps + 4 * options.kills + 10) * barRealMs * 3 + 2 * outageMs)
   const deadline = t0 + budgetMs - 8_000
   const totals = {
     kills: 0,
@@ -948,7 +988,9 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     recovery: [] as Array<number>,
     double_starts: 0,
     double_start_failures: 0,
-    doubleStartMs: [] as Array<number>
+    doubleStartMs: [] as Array<number>,
+    long_outages: 0,
+    outage_records: 0
   }
   let sessionsDone = 0
   let timedOut = false
@@ -977,6 +1019,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         double_starts: totals.double_starts,
         double_start_failures: totals.double_start_failures,
         double_start_ms: { max: totals.doubleStartMs.length === 0 ? 0 : Math.max(...totals.doubleStartMs) },
+        long_outages: totals.long_outages,
+        outage_records: totals.outage_records,
         ...(timedOut ? { timed_out: true } : {}),
         ok
       })
@@ -1016,6 +1060,8 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
       totals.double_starts += s.doubleStarts
       totals.double_start_failures += s.doubleStartFailures
       totals.doubleStartMs.push(...s.doubleStartMs)
+      totals.long_outages += s.longOutages
+      totals.outage_records += s.outageRecords
       sessionsDone++
     } catch (e) {
       problems.push(`session ${i + 1}: the harness failed: ${(e as Error).stack ?? String(e)}`)

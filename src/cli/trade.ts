@@ -1,3 +1,4 @@
+import * as fs from "node:fs"
 import { Path } from "@effect/platform"
 import { type Clock, Console, Deferred, Duration, Effect, Layer } from "effect"
 import type { Deployment } from "../config/deployment.js"
@@ -9,7 +10,9 @@ import { AlpacaMarketClockLive } from "../layers/AlpacaMarketClock.js"
 import { AlpacaMarketDataLive } from "../layers/AlpacaMarketData.js"
 import { type AlpacaSettings, AlpacaRateLimiterLive, makeAlpacaClient, makeAlpacaSettings } from "../layers/alpaca/client.js"
 import { IndicatorFeatureEngineLive } from "../layers/IndicatorFeatureEngine.js"
+import { acquireJournalLock } from "../layers/JournalLock.js"
 import { JsonlJournalLive } from "../layers/JsonlJournal.js"
+import { JournalError } from "../services/Journal.js"
 import { keepAnchored, makeMarketTimeClock } from "../layers/MarketTimeClock.js"
 import { classifyAlpacaError, retryHealable, tradingOp } from "../layers/alpaca/errors.js"
 import { BrokerUnavailable, KeysRefused } from "../services/Broker.js"
@@ -17,7 +20,7 @@ import { MetricsServerLive } from "../layers/MetricsServer.js"
 import { OnnxPolicyLive } from "../layers/OnnxPolicy.js"
 import type { Fees } from "../core/ledger.js"
 import type { SessionSummary } from "../programs/decide.js"
-import { trade } from "../programs/trade.js"
+import { backoffSchedule, trade } from "../programs/trade.js"
 import { checkFlags, intFlag, orFail, stringFlag } from "./args.js"
 import { checkModelFit, guardLimits, riskLimits } from "./commands.js"
 
@@ -70,10 +73,19 @@ export interface TradeOverrides {
 
 /** Wires a deployment to the Alpaca layers and runs the trade program. */
 export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {}) =>
-  Effect.gen(function* () {
+  Effect.scoped(Effect.gen(function* () {
     const path = yield* Path.Path
     const env = deployment.environment
     const { card, indicators } = yield* checkModelFit(deployment)
+
+    // one writer per journal, decided before anything is read or asked of the broker: a second
+    // instance exits 2 at once, whatever the broker is doing (down, slow)
+    const journalPath = overrides.journalPath ?? path.join(deployment.journalDir, "journal.jsonl")
+    yield* Effect.try({
+      try: () => fs.mkdirSync(path.dirname(journalPath), { recursive: true }),
+      catch: (e) => new JournalError({ path: journalPath, detail: `cannot create its folder: ${e instanceof Error ? e.message : String(e)}` })
+    })
+    yield* acquireJournalLock(journalPath)
 
     const alpaca = deployment.config.alpaca
     const keys =
@@ -109,7 +121,21 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
       }),
       settings
     ).pipe(Effect.mapError(withKeysSource))
+    // a broker that answers 5xx or 429 is there but out: the start waits for it (an outage is
+    // weather); one that cannot be reached at all is more likely a wrong URL, which a person must fix
+    let waitingSaid = false
+    const serverOut = (e: { readonly _tag: string }) =>
+      e._tag === "RateLimited" || (e instanceof BrokerUnavailable && e.status !== undefined && (e.status >= 500 || e.status === 408))
     const brokerNow = yield* readBrokerNow.pipe(
+      Effect.tapError((e) =>
+        serverOut(e) && !waitingSaid
+          ? Effect.logWarning("the broker is not answering; the session starts when it does").pipe(
+              Effect.annotateLogs({ error: e.message }),
+              Effect.zipRight(Effect.sync(() => void (waitingSaid = true)))
+            )
+          : Effect.void
+      ),
+      Effect.retry({ while: serverOut, schedule: backoffSchedule(backoff) }),
       Effect.filterOrFail(Number.isFinite, () => new BrokerUnavailable({ operation: "clock", detail: "the answer's timestamp is not a time" })),
       Effect.catchIf(
         (e) => e._tag !== "KeysRefused",
@@ -119,7 +145,6 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
     const speed = alpaca.clock_speed
 
     const market = deployment.config.market
-    const journalPath = overrides.journalPath ?? path.join(deployment.journalDir, "journal.jsonl")
     // Alpaca's budget is per real minute, whatever the market's speed: the limiter counts on the
     // clock this runs on (real time; a rehearsal's virtual clock, which stands for it there)
     const realTime = overrides.clock ?? (yield* Effect.clock)
@@ -134,6 +159,7 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
         path: journalPath,
         sync: true,
         truncate: overrides.freshJournal === true,
+        lockHeld: true,
         moveAside: overrides.moveAsideJournal === true,
         // the journal refuses another deployment's or model's past (a restart would resume from it)
         owner: { deployment: deployment.deploymentId, model: { name: card.name, version: String(card.version), sha256: card.onnx.sha256 } }
@@ -178,7 +204,7 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
           })
         ).pipe(Effect.mapError(withKeysSource))
     return { summary, journalPath }
-  })
+  }))
 
 export const formatSession = (s: SessionSummary, journalPath: string): string => {
   const first = s.equity[0] ?? 0

@@ -18,7 +18,11 @@ export interface RecoveryPlan {
   readonly positions: ReadonlyMap<string, number>
 }
 
-const TERMINAL = new Set(["rejection", "cancel", "expiry", "order_error", "intent_unsent"])
+/**
+ * Records that end an order for good. Not `order_error`: the session gave up sending it, but a
+ * send that got no answer may have reached the broker, so a restart asks the broker about it.
+ */
+const TERMINAL = new Set(["rejection", "cancel", "expiry", "intent_unsent"])
 
 /** Reads a journal's past: where to resume, which order intents are still open, what the fills add up to. */
 export const planRecovery = (records: ReadonlyArray<JournalRecord>): RecoveryPlan => {

@@ -20,6 +20,8 @@ export interface JsonlJournalOptions {
   readonly owner?: JournalOwner
   /** The low-level write, injectable so tests can play a full disk; default `fs.writeSync`. */
   readonly write?: WriteFunction
+  /** The caller already holds the journal's lock (taken before anything else, e.g. before asking the broker). */
+  readonly lockHeld?: boolean
 }
 
 const sameOwner = (a: JournalOwner, b: JournalOwner) =>
@@ -52,7 +54,7 @@ export const JsonlJournalLive = (options: JsonlJournalOptions): Layer.Layer<Jour
 
       yield* Effect.try({ try: () => fs.mkdirSync(nodePath.dirname(file), { recursive: true }), catch: fail("cannot create its folder") })
       // before anything is read: a second instance must not even recover from a journal another one writes
-      yield* acquireJournalLock(file)
+      if (options.lockHeld !== true) yield* acquireJournalLock(file)
 
       if (options.moveAside === true && fs.existsSync(file) && fs.statSync(file).size > 0) {
         const aside = yield* Effect.try({

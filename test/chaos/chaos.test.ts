@@ -140,7 +140,7 @@ describe("chaos verification", () => {
 
   it("parses its flags; --quick is a smaller run", () => {
     expect(parseChaosArgs([])).toMatchObject({ seed: 1, sessions: 3, kills: 3, steps: 40, speed: 600, quick: false, freeze: true })
-    expect(parseChaosArgs(["--quick", "--seed", "7"])).toMatchObject({ seed: 7, sessions: 2, kills: 2, steps: 12, quick: true })
+    expect(parseChaosArgs(["--quick", "--seed", "7"])).toMatchObject({ seed: 7, sessions: 2, kills: 2, steps: 16, quick: true })
     expect(parseChaosArgs(["--steps", "0"])).toContain("--steps")
     expect(parseChaosArgs(["--bogus"])).toContain("unknown argument")
   })

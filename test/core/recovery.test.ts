@@ -34,6 +34,16 @@ describe("planRecovery", () => {
     expect([...plan.positions]).toEqual([["AAA", 10], ["BBB", 2]])
   })
 
+  it("asks the broker again about an order the session gave up sending (it may have got there)", () => {
+    const plan = planRecovery([
+      decision("2026-01-02T14:30:00.000Z", [["AAA", "buy", 10, "a1"], ["BBB", "buy", 5, "b1"]]),
+      fill("partial_fill", "AAA", "buy", 4, "a1"),
+      { type: "order_error", time, ticker: "AAA", client_order_id: "a1", error: "the broker did not take it before its step was past" },
+      end("intent_unsent", "b1")
+    ])
+    expect(plan.unresolved).toEqual([{ clientOrderId: "a1", ticker: "AAA", side: "buy", qty: 10, filled: 4 }])
+  })
+
   it("has nothing to resume from an empty journal", () => {
     expect(planRecovery([])).toEqual({ lastDecisionBarTime: undefined, unresolved: [], positions: new Map() })
   })
