@@ -8,6 +8,8 @@ import { emulatorCommand } from "./cli/emulator.js"
 import { tradeCommand } from "./cli/trade.js"
 import { compareCommand } from "./cli/compare.js"
 import { rehearseCommand } from "./cli/rehearse.js"
+import { downloadCommand } from "./cli/download.js"
+import { registerCommand } from "./cli/register.js"
 
 const usage = `rl-paper-trader — run a trained RL agent (ONNX) in simulation or on an Alpaca paper account
 
@@ -22,6 +24,13 @@ usage:
   rl-paper-trader rehearse --config FILE --out DIR [--start ISO] [--end ISO] [--max-steps N] [fault flags]
                                                         trade the config's bars against a local emulator on a virtual
                                                         clock (fast, deterministic), then compare with a backtest
+  rl-paper-trader download --config FILE --start ISO --end ISO [--out DIR]
+                                                        the config's tickers' bars from Alpaca into its data.bars folder
+                                                        (or DIR); fetches only what the folder lacks
+  rl-paper-trader register --onnx FILE --env FILE --tickers A,B,… --name N --version V [--normalization FILE]
+                           [--registry DIR] [--layout L] [--output NAME]
+                                                        an exported policy (ONNX) and its FinRL environment file into
+                                                        a model registry folder (default model_registry/N/V)
   rl-paper-trader features --indicators LIST --bars FILE.csv
                                                         LIST: macd,rsi_30,…  or technicalindicators NAME:param=value
   rl-paper-trader train --config FILE --out DIR [--until ISO] [--iterations N] [--seed N]
@@ -29,7 +38,10 @@ usage:
                            [--slippage-bps N] [--buy-cost-pct R] [--sell-cost-pct R] [--fault-seed N]
                            [--rate-429 R] [--rate-5xx R] [--rate-5xx-after R] [--latency-ms N] [--latency-jitter-ms N]
                            [--rate-timeout R] [--ws-drop-every S] [--rate-lost-updates R] [--rate-partial-fills R] [--slow-fill-bars N]
-                                                        a local Alpaca paper API over a bars folder, with seeded faults
+                           [--outage-at S --outage-seconds N] [--rate-limit N] [--plan basic|algo_trader_plus]
+                                                        a local Alpaca paper API over a bars folder, as strict as Alpaca
+                                                        (200 requests/min per key, one data socket, SIP by plan), with
+                                                        seeded faults and an outage
 
 exit codes: 0 done, 1 runtime failure, 2 bad configuration, arguments or input files`
 
@@ -61,6 +73,10 @@ const program = Effect.gen(function* () {
       return yield* emulatorCommand(args.flags)
     case "synth":
       return yield* synthCommand(args.flags)
+    case "download":
+      return yield* downloadCommand(args.flags)
+    case "register":
+      return yield* registerCommand(args.flags)
     default:
       return yield* new UsageError({ detail: `unknown command '${args.command}'` })
   }

@@ -8,7 +8,8 @@ import type { RiskConfig } from "../domain/Config.js"
 import { type Deployment, loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
 import { checkReadableFile, MAX_BYTES } from "../config/files.js"
-import { intervalMillis, simulatedFees } from "../domain/Config.js"
+import { intervalMillis, simulatedTickerFees } from "../domain/Config.js"
+import type { IndicatorDefinition } from "../core/indicators/index.js"
 import { JsonlJournalLive } from "../layers/JsonlJournal.js"
 import { OnnxPolicyLive, readModelCard } from "../layers/OnnxPolicy.js"
 import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
@@ -20,6 +21,7 @@ import { ModelError } from "../services/Policy.js"
 import { backtest, type BacktestReport } from "../programs/backtest.js"
 import type { SessionGuardLimits } from "../programs/decide.js"
 import { checkFlags, intFlag, orFail, parseIndicatorList, stringFlag, timeFlag, UsageError } from "./args.js"
+import { type DownloadOverrides, ensureBars } from "./download.js"
 
 type Flags = ReadonlyMap<string, string | true>
 
@@ -38,7 +40,10 @@ export const riskLimits = (risk: RiskConfig): RiskLimits => ({
 })
 
 
-/** The deployment's model card, checked to fit it (tickers, indicators, hmax), and its indicators resolved. */
+/**
+ * The deployment's model card, checked to fit it (tickers, indicators, hmax, and FinRL's
+ * `state_space` when the environment file states it), and its indicators resolved.
+ */
 export const checkModelFit = (deployment: Deployment) =>
   Effect.gen(function* () {
     const env = deployment.environment
@@ -47,6 +52,13 @@ export const checkModelFit = (deployment: Deployment) =>
     if (mismatches.length > 0) {
       return yield* new ModelError({ modelDir: deployment.modelDir, detail: `does not fit ${deployment.configFile}: ${mismatches.join("; ")}` })
     }
+    if (env.state_space !== undefined && env.state_space !== card.observation.size) {
+      return yield* new ConfigError({
+        file: deployment.environmentFile,
+        field: "state_space",
+        detail: `is ${env.state_space}, but the model's observation has ${card.observation.size} values (${card.observation.layout}, observation.size in ${deployment.modelDir}/model.yaml)`
+      })
+    }
     const indicators = resolveIndicators(env.tech_indicators)
     if (typeof indicators === "string") {
       return yield* new ConfigError({ file: deployment.environmentFile, field: "tech_indicators", detail: indicators })
@@ -54,23 +66,48 @@ export const checkModelFit = (deployment: Deployment) =>
     return { card, indicators }
   })
 
+/** Bars a session reads before its first decision: as the live session fetches (src/programs/decide.ts). */
+export const warmupBarsFor = (indicators: ReadonlyArray<IndicatorDefinition>, usesTurbulence: boolean): number =>
+  Math.max(3 * Math.max(0, ...indicators.map((d) => d.warmupBars)), usesTurbulence ? 253 : 0)
+
+/**
+ * The simulated market, broker and indicators of a deployment. SimulationLive (src/layers/Simulation.ts)
+ * with the environment's initial holdings (FinRL's `num_stock_shares`), which it cannot take yet.
+ */
+export interface SimulationOptions {
+  readonly start?: number | undefined
+  readonly end?: number | undefined
+  /** How missing bars are downloaded (tests: an emulator's address and keys). */
+  readonly download?: DownloadOverrides | undefined
+}
+
+/**
+ * The deployment's bars for a simulation of [start, end) and its warm-up: a folder `download` keeps
+ * gets what it lacks first (see `ensureBars`). Returns the model fit it checked on the way.
+ */
+export const ensureSimulationBars = (deployment: Deployment, options: SimulationOptions) =>
+  Effect.gen(function* () {
+    const fit = yield* checkModelFit(deployment)
+    const usesTurbulence = deployment.environment.turbulence_threshold != null || fit.card.observation.layout === "finrl-stock-trading-np"
+    yield* ensureBars(deployment, { start: options.start, end: options.end, warmupBars: warmupBarsFor(fit.indicators, usesTurbulence) }, options.download)
+    return fit
+  })
+
 /** Loads a deployment and everything a simulation of it needs, checked against its model. */
-export const prepareSimulation = (configFile: string, options: { readonly start?: number | undefined; readonly end?: number | undefined }) =>
+export const prepareSimulation = (configFile: string, options: SimulationOptions) =>
   Effect.gen(function* () {
     const deployment = yield* loadDeployment(configFile)
     const env = deployment.environment
-    const { card, indicators } = yield* checkModelFit(deployment)
-    if (deployment.barsDir === undefined) {
-      return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "a simulation needs a bars folder" })
-    }
+    const { card, indicators } = yield* ensureSimulationBars(deployment, options)
+    const barsDir = deployment.barsDir!
     // the whole tape stays loaded: bars before the period warm the indicators, and the calendar
     // (session closes) must not end where the period does
-    const tape = yield* loadBarTape(deployment.barsDir, card.tickers, intervalMillis[deployment.config.interval])
+    const tape = yield* loadBarTape(barsDir, card.tickers, intervalMillis[deployment.config.interval])
     if (!tape.times.some((t) => t >= (options.start ?? -Infinity) && t < (options.end ?? Infinity))) {
       return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "no bars in the chosen period" })
     }
     // the simulated broker books `simulation.fees`; the decision rules keep the environment's costs
-    const fees = simulatedFees(deployment.config.simulation, env)
+    const fees = simulatedTickerFees(deployment.config.simulation, env)
     const layer = SimulationLive({ tape, tickers: card.tickers, indicators, environment: env, simulation: deployment.config.simulation, intervalMs: intervalMillis[deployment.config.interval], fees }).pipe(
       Layer.merge(OnnxPolicyLive(deployment.modelDir))
     )
@@ -94,9 +131,7 @@ export const backtestCommand = (flags: Flags) =>
 export const runBacktest = (
   configFile: string,
   outDir: string,
-  options: {
-    readonly start?: number | undefined
-    readonly end?: number | undefined
+  options: SimulationOptions & {
     readonly maxSteps?: number | undefined
     /** Decide only on these bar times; the others feed the indicators (compare's exact bars). */
     readonly decideOn?: ReadonlySet<number> | undefined
@@ -116,7 +151,7 @@ export const runBacktest = (
       maxSteps: options.maxSteps,
       until: options.end,
       decideOn: options.decideOn,
-      fees: simulatedFees(deployment.config.simulation, env),
+      fees: simulatedTickerFees(deployment.config.simulation, env),
       stopOpeningBeforeClose: Duration.minutes(deployment.config.market.stop_opening_minutes_before_close),
       flattenAtClose: deployment.config.market.flatten_at_close,
       flattenLead: deployment.config.market.flatten_lead_minutes === undefined ? undefined : Duration.minutes(deployment.config.market.flatten_lead_minutes),

@@ -21,6 +21,7 @@ import { alpacaSettingsForEmulator, makeEmulatorTraffic } from "../layers/alpaca
 import { driveVirtualClock, makeFiberActivity, makeVirtualClock } from "../layers/VirtualClock.js"
 import { BarsFileError } from "../services/MarketData.js"
 import { checkFlags, intFlag, orFail, stringFlag, timeFlag, UsageError } from "./args.js"
+import { ensureSimulationBars } from "./commands.js"
 import { formatComparison, runCompare } from "./compare.js"
 import { faultFlags } from "./emulator.js"
 import { runTrade } from "./trade.js"
@@ -254,6 +255,8 @@ export const rehearseCommand = (flags: Flags) =>
     const path = yield* Path.Path
     const outDir = path.resolve(stringFlag(flags, "out")!)
     const deployment = yield* loadDeployment(stringFlag(flags, "config")!)
+    // a download folder gets the period (and the indicators' warm-up) first, as for a backtest
+    yield* ensureSimulationBars(deployment, { start, end })
     const result = yield* runRehearsal(deployment, { outDir, start, end, maxSteps, faults })
     yield* Console.log(formatRehearsal(result, faults, path.relative(process.cwd(), outDir) || "."))
     return 0

@@ -1,6 +1,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Effect } from "effect"
-import { DeploymentConfig, EnvironmentConfig } from "../domain/Config.js"
+import { DeploymentConfig, type EnvironmentConfig } from "../domain/Config.js"
+import { loadEnvironment } from "./environment.js"
 import { ConfigError } from "./errors.js"
 import { decodeDocument, readYaml } from "./yaml.js"
 
@@ -11,6 +12,7 @@ export interface Deployment {
   readonly environment: EnvironmentConfig
   readonly environmentFile: string
   readonly modelDir: string
+  /** `data.bars`, resolved; it may not exist yet (`download` makes it). */
   readonly barsDir: string | undefined
   readonly journalDir: string
   /** Names this deployment in client order ids: the config's `deployment_id`, else the config file's base name. */
@@ -29,28 +31,30 @@ export const loadDeployment = (
     const base = path.dirname(file)
     const resolve = (p: string) => path.resolve(base, p)
 
+    const isKind = (field: string, p: string, kind: "file" | "directory") =>
+      Effect.filterOrFail(
+        fs.stat(p),
+        (info) => (kind === "file" ? info.type === "File" : info.type === "Directory"),
+        () => new ConfigError({ file, field, ...lineOf(doc, field), detail: `not a ${kind}: ${p}` })
+      )
     const mustExist = (field: string, p: string, kind: "file" | "directory") =>
-      fs.stat(p).pipe(
-        Effect.orElseFail(() => new ConfigError({ file, field, ...lineOf(doc, field), detail: `${kind} not found: ${p}` })),
-        Effect.filterOrFail(
-          (info) => (kind === "file" ? info.type === "File" : info.type === "Directory"),
-          () => new ConfigError({ file, field, ...lineOf(doc, field), detail: `not a ${kind}: ${p}` })
-        )
+      isKind(field, p, kind).pipe(
+        Effect.catchTag("SystemError", () => new ConfigError({ file, field, ...lineOf(doc, field), detail: `${kind} not found: ${p}` })),
+        Effect.catchTag("BadArgument", () => new ConfigError({ file, field, ...lineOf(doc, field), detail: `${kind} not found: ${p}` }))
       )
 
-    const environmentFile = resolve(config.environment)
-    yield* mustExist("environment", environmentFile, "file")
-    const environment = yield* readYaml(environmentFile, "environment config").pipe(
-      Effect.flatMap((envDoc) => decodeDocument(EnvironmentConfig, envDoc, { unknownKeys: "error" }))
-    )
-    const modelDir = resolve(config.model)
-    yield* mustExist("model", modelDir, "directory")
-    const barsDir = config.data === undefined ? undefined : resolve(config.data.bars)
-    if (barsDir !== undefined) yield* mustExist("data.bars", barsDir, "directory")
     const duplicates = config.tickers.filter((t, i) => config.tickers.indexOf(t) !== i)
     if (duplicates.length > 0) {
       return yield* new ConfigError({ file, field: "tickers", ...lineOf(doc, "tickers"), detail: `duplicate ticker ${duplicates[0]}` })
     }
+    const environmentFile = resolve(config.environment)
+    yield* mustExist("environment", environmentFile, "file")
+    const environment = yield* loadEnvironment(environmentFile, config.tickers)
+    const modelDir = resolve(config.model)
+    yield* mustExist("model", modelDir, "directory")
+    const barsDir = config.data === undefined ? undefined : resolve(config.data.bars)
+    // a bars folder that does not exist yet is fine: `download` (or a backtest that downloads) makes it
+    if (barsDir !== undefined) yield* isKind("data.bars", barsDir, "directory").pipe(Effect.catchTags({ SystemError: () => Effect.void, BadArgument: () => Effect.void }))
     return {
       configFile: file,
       config,

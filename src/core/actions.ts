@@ -1,3 +1,4 @@
+import { costFor, type CostPct } from "./fill-model.js"
 import { pyFloorDiv } from "./pyfloat.js"
 
 export type Side = "buy" | "sell"
@@ -11,8 +12,9 @@ export interface PlannedOrder {
 
 export interface TradeRules {
   readonly hmax: number
-  readonly buyCostPct: number
-  readonly sellCostPct: number
+  /** FinRL's costs: one for all tickers, or per ticker by symbol (its per-stock lists). */
+  readonly buyCostPct: CostPct
+  readonly sellCostPct: CostPct
   readonly turbulenceThreshold?: number | undefined
 }
 
@@ -21,6 +23,8 @@ export interface BookState {
   /** Decision prices (the bar's close), tickers in the model's order. */
   readonly prices: ReadonlyArray<number>
   readonly holdings: ReadonlyArray<number>
+  /** The tickers, in the same order: whose costs apply when the rules' costs are per ticker. */
+  readonly tickers?: ReadonlyArray<string> | undefined
 }
 
 export interface ActionPlan {
@@ -67,7 +71,7 @@ export const actionsToOrders = (
     const price = book.prices[i]
     if (!(price > 0) || holdings[i] <= 0) continue
     const qty = turbulent ? holdings[i] : Math.min(-shares[i], holdings[i])
-    cash += price * qty * (1 - rules.sellCostPct)
+    cash += price * qty * (1 - costFor(rules.sellCostPct, book.tickers?.[i]))
     holdings[i] -= qty
     orders.push({ index: i, side: "sell", qty })
   }
@@ -77,10 +81,11 @@ export const actionsToOrders = (
       if (shares[i] <= 0) break
       const price = book.prices[i]
       if (!(price > 0)) continue
-      const available = pyFloorDiv(cash, price * (1 + rules.buyCostPct))
+      const buyCostPct = costFor(rules.buyCostPct, book.tickers?.[i])
+      const available = pyFloorDiv(cash, price * (1 + buyCostPct))
       const qty = Math.min(available, shares[i])
       if (qty <= 0) continue
-      cash -= price * qty * (1 + rules.buyCostPct)
+      cash -= price * qty * (1 + buyCostPct)
       holdings[i] += qty
       orders.push({ index: i, side: "buy", qty })
     }

@@ -16,10 +16,25 @@
 
 export type Side = "buy" | "sell"
 
+/**
+ * A trading cost as a fraction of notional: one for every ticker, or one per ticker by symbol
+ * (FinRL's per-stock `buy_cost_pct` / `sell_cost_pct` lists when their values differ).
+ */
+export type CostPct = number | Readonly<Record<string, number>>
+
+/**
+ * The cost of `ticker`. A ticker a per-ticker cost does not list (a position outside the model)
+ * pays the highest listed: an unknown cost is never assumed to be smaller.
+ */
+export const costFor = (cost: CostPct, ticker?: string): number => {
+  if (typeof cost === "number") return cost
+  return ticker !== undefined && Object.hasOwn(cost, ticker) ? cost[ticker] : Math.max(0, ...Object.values(cost))
+}
+
 /** Trading costs as fractions of a fill's notional (FinRL's `buy_cost_pct` / `sell_cost_pct`). */
 export interface Fees {
-  readonly buyPct: number
-  readonly sellPct: number
+  readonly buyPct: CostPct
+  readonly sellPct: CostPct
 }
 
 /** Alpaca's: no commission on US equities. */
@@ -57,8 +72,8 @@ export const slippedPrice = (side: Side, price: number, slippageBps: number): nu
   return side === "buy" ? price * (1 + slip) : price * (1 - slip)
 }
 
-/** Cash a buy of `qty` at `price` takes, fee included: price·qty·(1 + buyPct). */
-export const buyCost = (qty: number, price: number, fees: Fees): number => price * qty * (1 + fees.buyPct)
+/** Cash a buy of `qty` of `ticker` at `price` takes, fee included: price·qty·(1 + buyPct). */
+export const buyCost = (qty: number, price: number, fees: Fees, ticker?: string): number => price * qty * (1 + costFor(fees.buyPct, ticker))
 
 /** What a fill of `qty` at `price` does to cash: the fee on its notional and the signed cash change. */
 export interface Settlement {
@@ -66,11 +81,12 @@ export interface Settlement {
   readonly cashDelta: number
 }
 
-/** Books a fill: cash −= price·qty·(1 + buyPct) on a buy, += price·qty·(1 − sellPct) on a sell. */
-export const settleFill = (side: Side, qty: number, price: number, fees: Fees): Settlement =>
-  side === "buy"
-    ? { fee: price * qty * fees.buyPct, cashDelta: -buyCost(qty, price, fees) }
-    : { fee: price * qty * fees.sellPct, cashDelta: price * qty * (1 - fees.sellPct) }
+/** Books a fill of `ticker`: cash −= price·qty·(1 + buyPct) on a buy, += price·qty·(1 − sellPct) on a sell. */
+export const settleFill = (side: Side, qty: number, price: number, fees: Fees, ticker?: string): Settlement => {
+  if (side === "buy") return { fee: price * qty * costFor(fees.buyPct, ticker), cashDelta: -buyCost(qty, price, fees, ticker) }
+  const sellPct = costFor(fees.sellPct, ticker)
+  return { fee: price * qty * sellPct, cashDelta: price * qty * (1 - sellPct) }
+}
 
 export interface MarketFillInput {
   readonly side: Side
@@ -79,6 +95,8 @@ export interface MarketFillInput {
   readonly open: number
   readonly slippageBps: number
   readonly fees: Fees
+  /** Whose costs apply, when they are per ticker. */
+  readonly ticker?: string | undefined
 }
 
 export interface MarketFill extends Settlement {
@@ -88,5 +106,5 @@ export interface MarketFill extends Settlement {
 /** A market order's fill at a bar's open: the price after slippage, its fee and the cash change. */
 export const marketFill = (input: MarketFillInput): MarketFill => {
   const price = slippedPrice(input.side, input.open, input.slippageBps)
-  return { price, ...settleFill(input.side, input.qty, price, input.fees) }
+  return { price, ...settleFill(input.side, input.qty, price, input.fees, input.ticker) }
 }

@@ -104,7 +104,7 @@ export const planStep = (config: KernelConfig, input: StepInput, action: ArrayLi
   // FinRL's clip would make +Inf a full-size buy and NaN a hold: a caller that gets here skipped its check
   const problem = nonFiniteProblem(action)
   if (problem !== undefined) throw new RangeError(`planStep: the action is not finite (${problem})`)
-  const plan = actionsToOrders(action, { cash: input.ledger.availableCash, prices: input.closes, holdings: input.ledger.sellable }, config.rules, input.turbulence)
+  const plan = actionsToOrders(action, { cash: input.ledger.availableCash, prices: input.closes, holdings: input.ledger.sellable, tickers }, config.rules, input.turbulence)
   const risked = applyRiskLimits(plan.orders, { prices: input.closes, holdings: input.ledger.holdings }, config.risk)
   const cuts: Array<RuleCut> = risked.adjustments.map((a) => ({ ticker: tickers[a.index], side: a.side, requested: a.requested, allowed: a.allowed, rule: a.rule }))
   const blocked = (side: Side): string | undefined =>

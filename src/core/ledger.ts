@@ -1,7 +1,7 @@
 import type { JournalRecord } from "../domain/Journal.js"
 import type { Side } from "./actions.js"
 
-import { type Fees, NO_FEES, settleFill } from "./fill-model.js"
+import { buyCost, type Fees, NO_FEES, settleFill } from "./fill-model.js"
 
 export { type Fees, NO_FEES } from "./fill-model.js"
 
@@ -123,7 +123,7 @@ export class Ledger {
    */
   fill(fill: { readonly clientOrderId: string; readonly ticker: string; readonly side: Side; readonly qty: number; readonly price: number }): number {
     const price = wirePrice(fill.price)
-    const { fee, cashDelta } = settleFill(fill.side, fill.qty, price, this.fees)
+    const { fee, cashDelta } = settleFill(fill.side, fill.qty, price, this.fees, fill.ticker)
     this.cashMicros += toMicros(cashDelta)
     const qty = this.position(fill.ticker) + (fill.side === "buy" ? fill.qty : -fill.qty)
     if (qty === 0) this.positions.delete(fill.ticker)
@@ -150,7 +150,7 @@ export class Ledger {
       const remaining = o.qty - o.filledQty
       if (o.side === "sell") {
         if (i >= 0) reservedShares[i] += remaining
-      } else reservedCash += remaining * o.reservePrice * (1 + this.fees.buyPct)
+      } else reservedCash += buyCost(remaining, o.reservePrice, this.fees, o.ticker)
     }
     const holdings = this.tickers.map((t) => this.position(t))
     const prices = this.tickers.map((t) => this.marks.get(t) ?? NaN)

@@ -1,6 +1,6 @@
 import type { Account, Fill, Order, OrderRequest, Position, TradeUpdate } from "../domain/Trading.js"
 import type { Bar } from "./bar.js"
-import { barCanFill, buyCost, type Fees, fillTime, marketFill, slippedPrice } from "./fill-model.js"
+import { barCanFill, buyCost, type CostPct, type Fees, fillTime, marketFill, slippedPrice } from "./fill-model.js"
 
 export interface SimBookOptions {
   readonly initialCash: number
@@ -14,8 +14,10 @@ export interface SimBookOptions {
   /** Price impact against the order: buys fill `bps` above the rule's price, sells below. */
   readonly slippageBps: number
   /** Fees the book charges, as fractions of notional (0 for Alpaca; FinRL's costs to book as its environment does). */
-  readonly buyCostPct: number
-  readonly sellCostPct: number
+  readonly buyCostPct: CostPct
+  readonly sellCostPct: CostPct
+  /** Shares held at the start (FinRL's `num_stock_shares`), by ticker; their cost basis is their first close. */
+  readonly initialPositions?: ReadonlyMap<string, number> | undefined
   /**
    * The bars' length, ms. When given, a bar that had already ended when an order was submitted (one
    * delivered late) does not fill it. Default: every bar delivered after a submission may fill it,
@@ -49,10 +51,17 @@ export class SimBook {
   private sequence = 0
 
   private readonly fees: Fees
+  /** Initial positions whose cost basis waits for their first close. */
+  private readonly unpriced = new Set<string>()
 
   constructor(private readonly options: SimBookOptions) {
     this.cash = options.initialCash
     this.fees = { buyPct: options.buyCostPct, sellPct: options.sellCostPct }
+    for (const [ticker, qty] of options.initialPositions ?? []) {
+      if (qty <= 0) continue
+      this.positions.set(ticker, { qty, cost: 0 })
+      this.unpriced.add(ticker)
+    }
   }
 
   /** Accepts or refuses an order; `now` is the market time of submission. */
@@ -67,7 +76,7 @@ export class SimBook {
       return { ok: false, reason: "insufficient qty available for order" }
     }
     // buying power as the emulator reserves it: at the last close moved by the slippage, fee included
-    if (request.side === "buy" && buyCost(request.qty, slippedPrice("buy", price, this.options.slippageBps), this.fees) > this.buyingPower() + 1e-9) {
+    if (request.side === "buy" && buyCost(request.qty, slippedPrice("buy", price, this.options.slippageBps), this.fees, request.ticker) > this.buyingPower() + 1e-9) {
       return { ok: false, reason: "insufficient buying power" }
     }
     const order: MutableOrder = {
@@ -100,6 +109,8 @@ export class SimBook {
       } else i++
     }
     this.lastClose.set(ticker, bar.close)
+    const held = this.positions.get(ticker)
+    if (held !== undefined && this.unpriced.delete(ticker)) held.cost = held.qty * bar.close
   }
 
   cancel(orderId: string, now: number): boolean {
@@ -142,12 +153,12 @@ export class SimBook {
   private buyingPower(): number {
     const committed = this.pending
       .filter((o) => o.side === "buy")
-      .reduce((s, o) => s + buyCost(o.qty, this.lastClose.get(o.ticker) ?? 0, this.fees), 0)
+      .reduce((s, o) => s + buyCost(o.qty, this.lastClose.get(o.ticker) ?? 0, this.fees, o.ticker), 0)
     return Math.max(0, this.cash - committed)
   }
 
   private fill(order: MutableOrder, rulePrice: number, time: number): void {
-    const { price, cashDelta } = marketFill({ side: order.side, qty: order.qty, open: rulePrice, slippageBps: this.options.slippageBps, fees: this.fees })
+    const { price, cashDelta } = marketFill({ side: order.side, qty: order.qty, open: rulePrice, slippageBps: this.options.slippageBps, fees: this.fees, ticker: order.ticker })
     const position = this.positions.get(order.ticker) ?? { qty: 0, cost: 0 }
     this.cash += cashDelta
     if (order.side === "buy") {

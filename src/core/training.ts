@@ -94,7 +94,7 @@ export const runEpisode = (
     })
     observe?.(observation)
     const input = settings.normalization === undefined ? observation : normalizeObservation(observation, settings.normalization)
-    const plan = actionsToOrders(act(input), { cash: account.cash, prices, holdings }, settings.rules)
+    const plan = actionsToOrders(act(input), { cash: account.cash, prices, holdings, tickers: tape.tickers }, settings.rules)
     const orders = settings.risk === undefined ? plan.orders : applyRiskLimits(plan.orders, { prices, holdings }, settings.risk).orders
     for (let i = 0; i < n; i++) cooldown[i]++
     for (const order of orders) {

@@ -28,22 +28,50 @@ export const IndicatorSpec = Schema.Union(
 )
 export type IndicatorSpec = typeof IndicatorSpec.Type
 
-/** FinRL's environment config (`stock_trading_env_config.yaml`): what the agent saw in training. */
-export const EnvironmentConfig = Schema.Struct({
-  tech_indicators: Schema.Array(IndicatorSpec).pipe(Schema.minItems(1)),
+const Costs = Schema.Union(Fraction, Schema.Array(Fraction).pipe(Schema.minItems(1)))
+const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
+
+/**
+ * The environment file as written: this project's form (`tech_indicators`, one cost for all) or
+ * FinRL's `env_kwargs` as its notebooks save them (`tech_indicator_list`, per-stock cost lists,
+ * `num_stock_shares`, the sizes, and `turbulence_threshold` / `risk_indicator_col` beside them).
+ * {@link resolveEnvironment} (src/config/environment.ts) checks it against the tickers.
+ */
+export const EnvironmentFile = Schema.Struct({
+  tech_indicators: Schema.optional(Schema.Array(IndicatorSpec).pipe(Schema.minItems(1))),
+  tech_indicator_list: Schema.optional(Schema.Array(IndicatorSpec).pipe(Schema.minItems(1))),
   hmax: Schema.Number.pipe(Schema.int(), Schema.positive()),
   initial_amount: Positive,
-  buy_cost_pct: Fraction,
-  sell_cost_pct: Fraction,
+  buy_cost_pct: Costs,
+  sell_cost_pct: Costs,
+  num_stock_shares: Schema.optional(Schema.Array(Count)),
   turbulence_threshold: Schema.optional(Schema.NullOr(Positive)),
+  risk_indicator_col: Schema.optional(Schema.String),
+  stock_dim: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
+  state_space: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
+  action_space: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
   // FinRL keys that do not change serving; accepted so a training config can be used as is.
   reward_scaling: Schema.optional(Schema.Number),
-  stock_dim: Schema.optional(Schema.Number),
-  state_space: Schema.optional(Schema.Number),
-  action_space: Schema.optional(Schema.Number),
   print_verbosity: Schema.optional(Schema.Number)
 })
-export type EnvironmentConfig = typeof EnvironmentConfig.Type
+export type EnvironmentFile = typeof EnvironmentFile.Type
+
+/** A cost fraction for every ticker, or one per ticker by symbol (FinRL's lists, when their values differ). */
+export type CostPct = number | Readonly<Record<string, number>>
+
+/** FinRL's environment settings, resolved for a deployment's tickers: what the agent saw in training. */
+export interface EnvironmentConfig {
+  readonly tech_indicators: ReadonlyArray<IndicatorSpec>
+  readonly hmax: number
+  readonly initial_amount: number
+  readonly buy_cost_pct: CostPct
+  readonly sell_cost_pct: CostPct
+  /** Shares held at the start of a simulation (FinRL's `num_stock_shares`), by ticker; empty when none. */
+  readonly initial_holdings: Readonly<Record<string, number>>
+  readonly turbulence_threshold?: number | null | undefined
+  /** FinRL's `state_space`, when the file states it: checked against the model's observation size. */
+  readonly state_space?: number | undefined
+}
 
 export const RiskConfig = Schema.Struct({
   max_position_value: Schema.optional(Positive),
@@ -78,12 +106,26 @@ export const SimulationConfig = Schema.Struct({
 })
 export type SimulationConfig = typeof SimulationConfig.Type
 
-/** The fee fractions a simulated broker books for a deployment's `simulation.fees`. */
+/** The fee fractions a simulated broker books for a deployment's `simulation.fees`, per ticker when the environment's differ. */
+export const simulatedTickerFees = (
+  simulation: SimulationConfig,
+  environment: EnvironmentConfig
+): { readonly buyPct: CostPct; readonly sellPct: CostPct } =>
+  simulation.fees === "environment" ? { buyPct: environment.buy_cost_pct, sellPct: environment.sell_cost_pct } : { buyPct: 0, sellPct: 0 }
+
+const highest = (cost: CostPct): number => (typeof cost === "number" ? cost : Math.max(0, ...Object.values(cost)))
+
+/**
+ * The fee fractions as one number each, for a broker that charges every ticker alike (the
+ * emulator): exact unless the environment's costs differ per ticker, when it is the highest of them.
+ */
 export const simulatedFees = (
   simulation: SimulationConfig,
   environment: EnvironmentConfig
-): { readonly buyPct: number; readonly sellPct: number } =>
-  simulation.fees === "environment" ? { buyPct: environment.buy_cost_pct, sellPct: environment.sell_cost_pct } : { buyPct: 0, sellPct: 0 }
+): { readonly buyPct: number; readonly sellPct: number } => {
+  const fees = simulatedTickerFees(simulation, environment)
+  return { buyPct: highest(fees.buyPct), sellPct: highest(fees.sellPct) }
+}
 
 /** Where and how to reach Alpaca (or the local emulator, which speaks the same protocol). */
 export const AlpacaConfig = Schema.Struct({
@@ -94,6 +136,8 @@ export const AlpacaConfig = Schema.Struct({
   data_stream_url: Schema.optionalWith(Schema.String, { default: () => "wss://stream.data.alpaca.markets/v2" }),
   trading_stream_url: Schema.optionalWith(Schema.String, { default: () => "wss://paper-api.alpaca.markets/stream" }),
   feed: Schema.optionalWith(Schema.Literal("iex", "sip"), { default: () => "iex" as const }),
+  /** Corporate-action adjustment of downloaded history (Alpaca's `adjustment`): raw (default, the prices live trading sees), split, dividend or all. */
+  adjustment: Schema.optionalWith(Schema.Literal("raw", "split", "dividend", "all"), { default: () => "raw" as const }),
   requests_per_minute: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.positive()), { default: () => 200 }),
   /** Market time runs this many times faster than real time: only for an accelerated emulator. */
   clock_speed: Schema.optionalWith(Positive, { default: () => 1 })

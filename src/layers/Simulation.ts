@@ -23,6 +23,8 @@ export const SimulationLive = (options: {
     Layer.provide(
       SimExchangeLive(options.tape, {
         initialCash: options.simulation.initial_cash ?? options.environment.initial_amount,
+        // FinRL's `num_stock_shares`: what the account holds at the start
+        initialPositions: new Map(Object.entries(options.environment.initial_holdings)),
         fillPrice: options.simulation.fill_price,
         slippageBps: options.simulation.slippage_bps,
         buyCostPct: options.fees.buyPct,
