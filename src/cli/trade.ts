@@ -8,13 +8,14 @@ import { KEY_ID_ENV, loadAlpacaKeys, SECRET_KEY_ENV } from "../config/keys.js"
 import { AlpacaBrokerLive } from "../layers/AlpacaBroker.js"
 import { AlpacaMarketClockLive } from "../layers/AlpacaMarketClock.js"
 import { AlpacaMarketDataLive } from "../layers/AlpacaMarketData.js"
-import { type AlpacaSettings, AlpacaRateLimiterLive, makeAlpacaClient, makeAlpacaSettings } from "../layers/alpaca/client.js"
+import { type AlpacaSettings, AlpacaRateLimiter, makeAlpacaClient, makeAlpacaRateLimiter, makeAlpacaSettings } from "../layers/alpaca/client.js"
+import { alpacaCall } from "../layers/alpaca/rest.js"
 import { IndicatorFeatureEngineLive } from "../layers/IndicatorFeatureEngine.js"
 import { acquireJournalLock } from "../layers/JournalLock.js"
 import { JsonlJournalLive } from "../layers/JsonlJournal.js"
 import { JournalError } from "../services/Journal.js"
 import { keepAnchored, makeMarketTimeClock } from "../layers/MarketTimeClock.js"
-import { classifyAlpacaError, retryHealable, tradingOp } from "../layers/alpaca/errors.js"
+import { retryHealable, tradingOp } from "../layers/alpaca/errors.js"
 import { BrokerUnavailable, KeysRefused } from "../services/Broker.js"
 import { MetricsServerLive } from "../layers/MetricsServer.js"
 import { OnnxPolicyLive } from "../layers/OnnxPolicy.js"
@@ -113,28 +114,31 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
 
     // Market time is the broker's: Effect's Clock anchored to it, advanced by a monotonic clock (faster
     // for an accelerated emulator), re-anchored while the session runs.
+    // Alpaca's budget is per real minute, whatever the market's speed: the process's one limiter
+    // counts on the clock this runs on (real time; a rehearsal's virtual clock, which stands for it
+    // there), and every call goes through it, the clock reads below included
+    const realTime = overrides.clock ?? (yield* Effect.clock)
+    const limiter = yield* makeAlpacaRateLimiter(settings.requestsPerMinute, realTime)
     const client = yield* makeAlpacaClient(settings)
-    const readBrokerNow = retryHealable(
-      Effect.tryPromise({
-        try: async (signal) => Date.parse(String((await client.trading.clock.legacyClock({ signal })).timestamp)),
-        catch: (cause) => classifyAlpacaError(tradingOp("clock"), cause)
-      }),
-      settings
-    ).pipe(Effect.mapError(withKeysSource))
+    const clockCall = alpacaCall(limiter, tradingOp("clock"), (init) => client.trading.clock.legacyClock(init)).pipe(
+      Effect.map((answer) => Date.parse(String(answer.timestamp))),
+      Effect.mapError(withKeysSource)
+    )
+    const readBrokerNow = retryHealable(clockCall, settings)
     // a broker that answers 5xx or 429 is there but out: the start waits for it (an outage is
-    // weather); one that cannot be reached at all is more likely a wrong URL, which a person must fix
+    // weather, said at its first failure); one that cannot be reached at all is more likely a wrong
+    // URL, which a person must fix
     let waitingSaid = false
     const serverOut = (e: { readonly _tag: string }) =>
       e._tag === "RateLimited" || (e instanceof BrokerUnavailable && e.status !== undefined && (e.status >= 500 || e.status === 408))
-    const brokerNow = yield* readBrokerNow.pipe(
-      Effect.tapError((e) =>
-        serverOut(e) && !waitingSaid
-          ? Effect.logWarning("the broker is not answering; the session starts when it does").pipe(
-              Effect.annotateLogs({ error: e.message }),
-              Effect.zipRight(Effect.sync(() => void (waitingSaid = true)))
-            )
-          : Effect.void
-      ),
+    const sayWaiting = (e: { readonly _tag: string; readonly message: string }) =>
+      serverOut(e) && !waitingSaid
+        ? Effect.logWarning("the broker is not answering; the session starts when it does").pipe(
+            Effect.annotateLogs({ error: e.message }),
+            Effect.zipRight(Effect.sync(() => void (waitingSaid = true)))
+          )
+        : Effect.void
+    const brokerNow = yield* retryHealable(Effect.tapError(clockCall, sayWaiting), settings).pipe(
       Effect.retry({ while: serverOut, schedule: backoffSchedule(backoff) }),
       Effect.filterOrFail(Number.isFinite, () => new BrokerUnavailable({ operation: "clock", detail: "the answer's timestamp is not a time" })),
       Effect.catchIf(
@@ -145,11 +149,8 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
     const speed = alpaca.clock_speed
 
     const market = deployment.config.market
-    // Alpaca's budget is per real minute, whatever the market's speed: the limiter counts on the
-    // clock this runs on (real time; a rehearsal's virtual clock, which stands for it there)
-    const realTime = overrides.clock ?? (yield* Effect.clock)
     const live = Layer.mergeAll(AlpacaBrokerLive(settings), AlpacaMarketDataLive(settings), AlpacaMarketClockLive(settings)).pipe(
-      Layer.provide(AlpacaRateLimiterLive(settings, realTime))
+      Layer.provide(Layer.succeed(AlpacaRateLimiter, limiter))
     )
     const layers = Layer.mergeAll(
       live,

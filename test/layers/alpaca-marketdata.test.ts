@@ -2,7 +2,8 @@ import { Alpaca } from "@alpacahq/alpaca-trade-api"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Fiber, Layer, Logger, Stream, TestClock } from "effect"
 import type { Bar } from "../../src/core/bar.js"
-import { emulatorClientOptions, startEmulator, type EmulatorMiddleware, type SocketContext } from "../../src/emulator/index.js"
+import { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY, emulatorClientOptions, startEmulator, type EmulatorMiddleware, type SocketContext } from "../../src/emulator/index.js"
+import { rawStreamClient } from "../emulator/helpers.js"
 import { AlpacaMarketDataLive } from "../../src/layers/AlpacaMarketData.js"
 import { AlpacaRateLimiterLive, type AlpacaFeed } from "../../src/layers/alpaca/client.js"
 import { alpacaSettingsForEmulator } from "../../src/layers/alpaca/emulator.js"
@@ -37,17 +38,15 @@ const waitUntil = <A>(label: string, check: Effect.Effect<A | undefined>): Effec
     }
   })
 
-const setup = (options: { readonly feed?: AlpacaFeed; readonly pageLimit?: number; readonly refuseSip?: boolean } = {}) =>
+const setup = (options: { readonly feed?: AlpacaFeed; readonly pageLimit?: number } = {}) =>
   Effect.gen(function* () {
     const barRequests: Array<URLSearchParams> = []
     const sockets: Array<SocketContext> = []
+    const errors: Array<{ readonly path: string; readonly code: number }> = []
     const subscribed: Array<ReadonlyArray<string>> = []
     const watch: EmulatorMiddleware = {
       http: async (req, next) => {
         if (req.path === "/v2/stocks/bars") barRequests.push(req.query)
-        if (options.refuseSip === true && req.api === "data" && req.query.get("feed") === "sip") {
-          return { status: 403, body: { code: 40310000, message: "subscription does not permit querying recent SIP data" } }
-        }
         return next()
       },
       frame: (ctx, payload, send) => {
@@ -55,6 +54,7 @@ const setup = (options: { readonly feed?: AlpacaFeed; readonly pageLimit?: numbe
         if (ctx.kind !== "market-data" || !Array.isArray(payload)) return
         for (const m of payload as Array<{ T?: string; bars?: ReadonlyArray<string>; msg?: string }>) {
           if (m.T === "success" && m.msg === "authenticated") sockets.push(ctx)
+          if (m.T === "error") errors.push({ path: ctx.path, code: (m as { code?: number }).code ?? 0 })
           if (m.T === "subscription") subscribed.push(m.bars ?? [])
         }
       }
@@ -82,7 +82,7 @@ const setup = (options: { readonly feed?: AlpacaFeed; readonly pageLimit?: numbe
     /** Moves the emulator's market and Effect's Clock together. */
     const advanceTo = (time: number) => Effect.zipRight(Effect.promise(() => emu.advanceTo(time)), TestClock.setTime(time))
     yield* TestClock.setTime(emu.marketNow())
-    return { emu, marketData: Context.get(context, MarketData), barRequests, sockets, subscribed, logs, logging, restBars, advanceTo }
+    return { emu, marketData: Context.get(context, MarketData), barRequests, sockets, errors, subscribed, logs, logging, restBars, advanceTo }
   })
 
 describe("AlpacaMarketData against the emulator", { timeout: 20_000 }, () => {
@@ -176,9 +176,10 @@ describe("AlpacaMarketData against the emulator", { timeout: 20_000 }, () => {
       expect(f.logs.some((l) => l.includes("backfilled"))).toBe(true)
     }))
 
-  it.scoped("falls back from a refused SIP feed to IEX, saying so once", () =>
+  it.scoped("falls back from a SIP feed the plan refuses (REST 403 on the basic plan) to IEX, saying so once", () =>
     Effect.gen(function* () {
-      const f = yield* setup({ feed: "sip", refuseSip: true })
+      // the emulator as a new paper account: the basic plan refuses recent SIP bars
+      const f = yield* setup({ feed: "sip" })
       yield* f.advanceTo(DAY1 + 10 * MIN)
       // The caller's logger hears about it: the fallback happens in its call.
       const first = yield* f.marketData.history(["AAA"], "1m", DAY1 + 10 * MIN, 3).pipe(Effect.provide(f.logging))
@@ -186,5 +187,61 @@ describe("AlpacaMarketData against the emulator", { timeout: 20_000 }, () => {
       yield* f.marketData.barAt("AAA", "1m", DAY1 + 9 * MIN).pipe(Effect.provide(f.logging))
       expect(f.barRequests.map((q) => q.get("feed"))).toEqual(["sip", "iex", "iex"])
       expect(f.logs.filter((l) => l.startsWith("WARN") && l.includes("SIP"))).toHaveLength(1)
+    }))
+
+  it.scoped("falls back from a SIP stream the plan refuses (409 insufficient subscription) to IEX's, and streams", () =>
+    Effect.gen(function* () {
+      const f = yield* setup({ feed: "sip" })
+      yield* f.advanceTo(DAY1 + 2 * MIN)
+      const minutes: Array<Bar> = []
+      yield* f.marketData.live("AAA", "1m").pipe(Stream.runForEach((b) => Effect.sync(() => minutes.push(b))), Effect.forkScoped)
+      yield* waitUntil(
+        "the IEX socket",
+        Effect.gen(function* () {
+          if (f.sockets.some((s) => s.path === "/v2/iex") && f.subscribed.some((s) => s.includes("AAA"))) return true
+          yield* TestClock.adjust("1 second")
+          return undefined
+        })
+      )
+      expect(f.errors).toEqual([{ path: "/v2/sip", code: 409 }])
+      yield* f.advanceTo(DAY1 + 4 * MIN)
+      yield* waitUntil("a minute from IEX", Effect.sync(() => (minutes.length > 0 ? true : undefined)))
+      expect(f.logs.filter((l) => l.startsWith("WARN") && l.includes("SIP"))).toHaveLength(1)
+    }))
+
+  it.scoped("another connection holding the stream with these keys (406): says who once, backs off, and connects when it is free", () =>
+    Effect.gen(function* () {
+      const f = yield* setup()
+      yield* f.advanceTo(DAY1 + 2 * MIN)
+      // another process with the same keys holds the one market data socket Alpaca allows
+      const cleanups: Array<() => void> = []
+      yield* Effect.addFinalizer(() => Effect.sync(() => cleanups.forEach((c) => c())))
+      const holder = yield* Effect.promise(() => rawStreamClient(`${f.emu.url.replace(/^http/, "ws")}/v2/iex`, cleanups))
+      holder.ws.send(JSON.stringify({ action: "auth", key: EMULATOR_KEY_ID, secret: EMULATOR_SECRET_KEY }))
+      yield* Effect.promise(() => holder.next((m) => m.T === "success" && m.msg === "authenticated"))
+      const minutes: Array<Bar> = []
+      yield* f.marketData.live("AAA", "1m").pipe(Stream.runForEach((b) => Effect.sync(() => minutes.push(b))), Effect.forkScoped)
+      // refused, again and again, with a growing delay between tries
+      yield* waitUntil(
+        "three refusals",
+        Effect.gen(function* () {
+          if (f.errors.filter((e) => e.code === 406).length >= 3) return true
+          yield* TestClock.adjust("1 second")
+          return undefined
+        })
+      )
+      expect(f.logs.filter((l) => l.startsWith("ERROR") && l.includes("another connection with these API keys"))).toHaveLength(1)
+      holder.ws.close()
+      yield* Effect.promise(() => holder.closed)
+      yield* waitUntil(
+        "our socket",
+        Effect.gen(function* () {
+          if (f.subscribed.some((s) => s.includes("AAA"))) return true
+          yield* TestClock.adjust("1 second")
+          return undefined
+        })
+      )
+      yield* f.advanceTo(DAY1 + 4 * MIN)
+      yield* waitUntil("a minute", Effect.sync(() => (minutes.length > 0 ? true : undefined)))
     }))
 })
