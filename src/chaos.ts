@@ -284,9 +284,11 @@ export interface ChaosOptions {
   readonly freeze: boolean
   /** Take Alpaca down whole, once per session (--quick: once), for longer than any retry. */
   readonly outage: boolean
+  /** Multiplies the REST fault rates (9 % of requests in all at 1) and the lost trade updates (10 %); at most 11. */
+  readonly faultScale: number
 }
 
-const USAGE = "usage: chaos [--seed N] [--sessions N] [--kills N] [--steps N] [--speed X] [--quick] [--keep] [--all-endpoints] [--no-freeze] [--no-outage]"
+const USAGE = "usage: chaos [--seed N] [--sessions N] [--kills N] [--steps N] [--speed X] [--fault-scale X] [--quick] [--keep] [--all-endpoints] [--no-freeze] [--no-outage]"
 
 export const parseChaosArgs = (argv: ReadonlyArray<string>): ChaosOptions | string => {
   const values = new Map<string, string>()
@@ -294,7 +296,7 @@ export const parseChaosArgs = (argv: ReadonlyArray<string>): ChaosOptions | stri
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (["--quick", "--keep", "--all-endpoints", "--no-freeze", "--no-outage"].includes(a)) switches.add(a.slice(2))
-    else if (["--seed", "--sessions", "--kills", "--steps", "--speed"].includes(a)) {
+    else if (["--seed", "--sessions", "--kills", "--steps", "--speed", "--fault-scale"].includes(a)) {
       const v = argv[++i]
       if (v === undefined) return `${a} needs a value\n${USAGE}`
       values.set(a.slice(2), v)
@@ -315,6 +317,9 @@ export const parseChaosArgs = (argv: ReadonlyArray<string>): ChaosOptions | stri
   const speed = speedText === undefined ? 600 : Number(speedText)
   for (const v of [seed, sessions, kills, steps]) if (typeof v === "string") return v
   if (!(Number.isFinite(speed) && speed > 0)) return `--speed must be a positive number, got '${speedText}'`
+  const scaleText = values.get("fault-scale")
+  const faultScale = scaleText === undefined ? 1 : Number(scaleText)
+  if (!(Number.isFinite(faultScale) && faultScale >= 0 && faultScale <= MAX_FAULT_SCALE)) return `--fault-scale must be a number from 0 to ${MAX_FAULT_SCALE}, got '${scaleText}'`
   return {
     seed: seed as number,
     sessions: sessions as number,
@@ -325,9 +330,13 @@ export const parseChaosArgs = (argv: ReadonlyArray<string>): ChaosOptions | stri
     keep: switches.has("keep"),
     allEndpoints: switches.has("all-endpoints"),
     freeze: !switches.has("no-freeze"),
-    outage: !switches.has("no-outage")
+    outage: !switches.has("no-outage"),
+    faultScale
   }
 }
+
+/** The REST fault rates sum to 9 %: scaled by more than this they would pass 100 %. */
+const MAX_FAULT_SCALE = 11
 
 const PROJECT = fileURLToPath(new URL("../", import.meta.url))
 const MAIN = nodePath.join(PROJECT, "dist", "main.js")
@@ -731,16 +740,16 @@ const runSession = async (
     // the trading API the trader uses and market data; the clock/calendar are excluded unless
     // --all-endpoints (the trader reads the broker's clock once at start without retrying)
     ...(options.allEndpoints ? {} : { httpMatch: /^(GET|POST|DELETE) \/v2\/(orders|positions|account|stocks)/ }),
-    http429Rate: 0.03,
+    http429Rate: 0.03 * options.faultScale,
     retryAfterSeconds: 1,
-    http5xxRate: 0.03,
-    http5xxAfterRate: 0.02,
-    timeoutRate: 0.01,
+    http5xxRate: 0.03 * options.faultScale,
+    http5xxAfterRate: 0.02 * options.faultScale,
+    timeoutRate: 0.01 * options.faultScale,
     hangMs: 2000,
     latencyMs: 5,
     latencyJitterMs: 15,
     wsDropEverySeconds: 2 + rng.int(3),
-    lostTradeUpdatesRate: 0.1,
+    lostTradeUpdatesRate: Math.min(1, 0.1 * options.faultScale),
     partialFillRate: 0.2,
     slowFillRate: 0.2,
     slowFillMs: (5 + 5 * rng.int(3)) * 60_000

@@ -37,4 +37,21 @@ describe("npm run chaos, bounded for CI", () => {
     }).toEqual({ duplicate_orders: 0, lost_journal_records: 0, position_mismatches: 0, unhandled_errors: 0 })
     expect(r.status, r.stderr.slice(-2000)).toBe(0)
   }, 160_000)
+
+  it("half the requests failing (429, 5xx, timeouts) with kill -9s and a long outage: nothing lost, doubled or crashed", async () => {
+    // the "~50 % mixed faults + kill -9": the REST fault rates at 5.5 times chaos's own (49.5 % in all)
+    const r = await runChaos(["--quick", "--sessions", "1", "--fault-scale", "5.5"])
+    const result = JSON.parse(r.stdout.trim().split("\n").pop() ?? "")
+    const f = result.faults as Record<string, number>
+    expect(f.http429 + f.http5xx + f.http5xxAfter + f.timeouts).toBeGreaterThan(20)
+    expect(result.kills).toBeGreaterThan(0)
+    expect(result.decisions).toBeGreaterThan(0)
+    expect({
+      duplicate_orders: result.duplicate_orders,
+      lost_journal_records: result.lost_journal_records,
+      position_mismatches: result.position_mismatches,
+      unhandled_errors: result.unhandled_errors
+    }).toEqual({ duplicate_orders: 0, lost_journal_records: 0, position_mismatches: 0, unhandled_errors: 0 })
+    expect(r.status, r.stderr.slice(-2000)).toBe(0)
+  }, 160_000)
 })

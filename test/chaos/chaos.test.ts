@@ -139,8 +139,10 @@ describe("chaos verification", () => {
   })
 
   it("parses its flags; --quick is a smaller run", () => {
-    expect(parseChaosArgs([])).toMatchObject({ seed: 1, sessions: 3, kills: 3, steps: 40, speed: 600, quick: false, freeze: true })
+    expect(parseChaosArgs([])).toMatchObject({ seed: 1, sessions: 3, kills: 3, steps: 40, speed: 600, quick: false, freeze: true, outage: true, faultScale: 1 })
     expect(parseChaosArgs(["--quick", "--seed", "7"])).toMatchObject({ seed: 7, sessions: 2, kills: 2, steps: 16, quick: true })
+    expect(parseChaosArgs(["--no-outage", "--fault-scale", "5.5"])).toMatchObject({ outage: false, faultScale: 5.5 })
+    expect(parseChaosArgs(["--fault-scale", "12"])).toContain("--fault-scale")
     expect(parseChaosArgs(["--steps", "0"])).toContain("--steps")
     expect(parseChaosArgs(["--bogus"])).toContain("unknown argument")
   })
