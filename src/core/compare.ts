@@ -11,6 +11,7 @@ import { type EquityReconciliation, reconcileEquity } from "./reconciliation-met
  *
  * 1. `data` — the bar differed: different closes in the decision state, or a ticker held for a
  *    missing bar (a hold whose reason names a bar) on one side only.
+ *    `outage` — the broker was not answering on one side: that step held every ticker.
  * 2. `rule` — a guard or market-hours rule (`circuit_breaker_open`, `daily_loss_limit`,
  *    `no_new_positions_before_close`, or a hold that is not about a bar) blocked on one side what
  *    the other side sent.
@@ -35,6 +36,7 @@ import { type EquityReconciliation, reconcileEquity } from "./reconciliation-met
  */
 export type DivergenceCause =
   | "data"
+  | "outage"
   | "rule"
   | "reconcile"
   | "rejection"
@@ -206,6 +208,8 @@ const ordersText = (orders: ReadonlyArray<OrderLine>) => (orders.length === 0 ? 
 
 /** A hold about a bar (missing, late, bad) is data; any other hold is a rule's. */
 const isDataHold = (reason: string) => /\bbar\b/i.test(reason)
+/** The hold a live step journals for every ticker while the broker is out (programs/trade.ts). */
+const isOutageHold = (reason: string) => reason.startsWith("the broker is not answering")
 const MODE_RULES = new Set(["circuit_breaker_open", "daily_loss_limit", "no_new_positions_before_close"])
 
 /**
@@ -375,6 +379,11 @@ export const compareJournals = (paper: ReadonlyArray<JournalRecord>, backtest: R
     const hb = dataHolds(db)
     const heldOnOneSide = [...[...hp].filter(([t]) => !hb.has(t)).map(([t, r]) => `${t} held on paper only (${r})`), ...[...hb].filter(([t]) => !hp.has(t)).map(([t, r]) => `${t} held in the backtest only (${r})`)]
     if (heldOnOneSide.length > 0) return result("data", heldOnOneSide.join("; "))
+    const outageOf = (d: DecisionRecord) => (d.holds ?? []).find((h) => isOutageHold(h.reason))
+    const out = outageOf(dp) ?? outageOf(db)
+    if (out !== undefined && (outageOf(dp) === undefined) !== (outageOf(db) === undefined)) {
+      return result("outage", `${outageOf(dp) !== undefined ? "paper" : "backtest"} held every ticker: ${out.reason}`)
+    }
 
     const ruleDifference = (blocked: DecisionRecord, other: DecisionRecord, who: string, whom: string) => {
       const lines: Array<string> = []

@@ -203,6 +203,22 @@ describe("compareJournals: the cause of every divergence", () => {
       })
     ],
     [
+      "outage",
+      "the broker was out on one side: every ticker held",
+      () => ({
+        paper: journal([
+          {
+            holds: [
+              { ticker: "A", reason: "the broker is not answering (since 2026-01-02T15:00:00.000Z: broker account failed (HTTP 503))" },
+              { ticker: "B", reason: "the broker is not answering (since 2026-01-02T15:00:00.000Z: broker account failed (HTTP 503))" }
+            ]
+          }
+        ]),
+        backtest: journal([{ orders: [buy("A", 1)] }]),
+        bar: 0
+      })
+    ],
+    [
       "rule",
       "a market-hours rule blocked on one side what the other sent",
       () => ({
