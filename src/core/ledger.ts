@@ -136,6 +136,11 @@ export class Ledger {
     return fee
   }
 
+  /** The fee a fill would pay (what {@link fill} books), without booking it. */
+  feeOf(fill: { readonly ticker: string; readonly side: Side; readonly qty: number; readonly price: number }): number {
+    return settleFill(fill.side, fill.qty, wirePrice(fill.price), this.fees, fill.ticker).fee
+  }
+
   /** The order ended without (more) fills: canceled, expired, rejected, or never sent. Its reservation is released. */
   close(clientOrderId: string): void {
     this.open.delete(clientOrderId)

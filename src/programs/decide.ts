@@ -226,7 +226,11 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
         }
       })
 
-    /** Books one trade update: a fill into the ledger (only what it adds to what the journal holds), an order's end. */
+    /**
+     * Books one trade update: a fill into the ledger (only what it adds to what the journal holds), an
+     * order's end. Journaled first, booked after: an update the journal refused changes nothing, and
+     * is booked when the journal takes it.
+     */
     const applyUpdate = (update: TradeUpdate) =>
       Effect.gen(function* () {
         if (update._tag === "Fill") {
@@ -240,11 +244,8 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
           const avg = update.order.filledAvgPrice
           // booked and journaled at the price the wire carries, in a backtest as live
           const price = wirePrice(Math.abs(qty - update.fill.qty) <= 1e-9 || avg === undefined ? update.fill.price : (avg * cumulative - before.notional) / qty)
-          addFill(id, qty, price)
-          const fee = state.ledger.fill({ clientOrderId: id, ticker: update.fill.ticker, side: update.fill.side, qty, price })
-          state.fills++
-          state.tradedNotional += qty * price
-          yield* Metric.increment(TradingMetrics.fills)
+          const fill = { clientOrderId: id, ticker: update.fill.ticker, side: update.fill.side, qty, price }
+          const fee = state.ledger.feeOf(fill)
           yield* journal.append({
             type: update.partial ? "partial_fill" : "fill",
             time: iso(update.fill.time),
@@ -255,9 +256,13 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
             client_order_id: id,
             ...(fee === 0 ? {} : { fee })
           })
+          addFill(id, qty, price)
+          state.ledger.fill(fill)
+          state.fills++
+          state.tradedNotional += qty * price
+          yield* Metric.increment(TradingMetrics.fills)
           return true
         }
-        state.ledger.close(update.order.clientOrderId)
         yield* journal.append({
           type: update._tag === "Canceled" ? "cancel" : update._tag === "Rejected" ? "rejection" : "expiry",
           time: iso(update.time),
@@ -267,14 +272,31 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
           client_order_id: update.order.clientOrderId,
           ...(update.reason === undefined ? {} : { reason: update.reason })
         })
+        state.ledger.close(update.order.clientOrderId)
         return true
       })
 
-    /** Takes every trade update the broker has received and books it; returns how many changed something. */
+    /** Updates taken from the broker that the journal refused (disk full): booked first next time. */
+    let unbooked: ReadonlyArray<TradeUpdate> = []
+
+    /**
+     * Takes every trade update the broker has received and books it, in order; returns how many
+     * changed something. When the journal refuses one, it and the ones after it wait for the next
+     * call (the failure is the caller's): none is lost, none booked twice.
+     */
     const applyUpdates = Effect.uninterruptibleMask((restore) =>
       // only the broker call can be interrupted (a stop with a hung network): updates taken are booked whole
-      Effect.flatMap(restore(broker.takeUpdates), (updates) =>
-        Effect.map(Effect.forEach(updates, applyUpdate), (booked) => booked.filter(Boolean).length)
+      Effect.flatMap(restore(broker.takeUpdates), (taken) =>
+        Effect.gen(function* () {
+          const updates = [...unbooked, ...taken]
+          unbooked = []
+          let changed = 0
+          for (let i = 0; i < updates.length; i++) {
+            const booked = yield* applyUpdate(updates[i]).pipe(Effect.tapError(() => Effect.sync(() => void (unbooked = updates.slice(i)))))
+            if (booked) changed++
+          }
+          return changed
+        })
       )
     )
 

@@ -68,7 +68,7 @@ export const trade = (settings: TradeSettings) =>
      * Fails with an error a person must fix (refused keys), from the program or from outside it:
      * every wait of the step loop races it, so the session ends at once, not at the next bar.
      */
-    const fatal = yield* Deferred.make<never, KeysRefused | JournalError>()
+    const fatal = yield* Deferred.make<never, KeysRefused>()
     if (settings.fatal !== undefined) yield* Effect.forkScoped(Effect.catchAll(settings.fatal, (e) => Deferred.fail(fatal, e)))
     const dataDown = () => outages.current("market_data") !== undefined
     const orFatal = <A, E, R>(wait: Effect.Effect<A, E, R>) => Effect.raceFirst(wait, Deferred.await(fatal))
@@ -257,8 +257,8 @@ export const trade = (settings: TradeSettings) =>
         yield* Effect.sleep(Duration.seconds(1))
       }
     }).pipe(
-      // the journal refusing an outage record ends the session, as it would in the step
-      Effect.catchAll((e) => Deferred.fail(fatal, e).pipe(Effect.asVoid))
+      // the journal refusing a record here (disk full) is the step's to report: it stops deciding
+      Effect.catchAll((e) => Effect.logWarning("reconciliation stopped: the journal refused a record").pipe(Effect.annotateLogs({ error: e.message })))
     )
 
     /**
@@ -416,8 +416,32 @@ export const trade = (settings: TradeSettings) =>
       Effect.flatten
     )
 
+    /**
+     * The journal refused a record (disk full, I/O error): the file is already cut back to whole
+     * records. The step that met it decided nothing and sent nothing; the session carries on, and
+     * every step tries again — deciding resumes once the journal takes records. Said once per episode.
+     */
+    let journalRefused = false
+    const journalFailed = (e: JournalError) =>
+      Effect.gen(function* () {
+        if (!journalRefused) {
+          journalRefused = true
+          yield* Effect.logError("THE JOURNAL CANNOT BE WRITTEN: no decision is made and nothing is sent until it can; trying again every step").pipe(
+            Effect.annotateLogs({ error: e.message })
+          )
+        }
+        yield* orFatal(Effect.sleep(Duration.millis(span / 5)))
+        return true
+      })
+    const stepped = step.pipe(
+      Effect.tap(() =>
+        journalRefused ? Effect.logInfo("the journal takes records again: deciding resumes").pipe(Effect.zipRight(Effect.sync(() => void (journalRefused = false)))) : Effect.void
+      ),
+      Effect.catchTag("JournalError", journalFailed)
+    )
+
     const summary = yield* Effect.gen(function* () {
-      while (yield* step) {
+      while (yield* stepped) {
         /* one bar per step */
       }
       return yield* stop

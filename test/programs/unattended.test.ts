@@ -6,6 +6,7 @@ import { type JournalRecord, ofType } from "../../src/domain/Journal.js"
 import { runSession } from "../../src/programs/session.js"
 import { STOP_MARGIN, trade } from "../../src/programs/trade.js"
 import { Broker, BrokerUnavailable, OrderRejected } from "../../src/services/Broker.js"
+import { Journal, JournalError } from "../../src/services/Journal.js"
 import { MarketData } from "../../src/services/MarketData.js"
 import { Policy } from "../../src/services/Policy.js"
 import { driveOnTestClock, simWorld } from "../support/sim-world.js"
@@ -274,5 +275,68 @@ describe("unattended: outages are weather", () => {
       expect(ofType(records, "outage")).toHaveLength(1)
       expect(ofType(records, "outage_end")).toHaveLength(1)
       expect(ofType(records, "session_end")[0].steps).toBe(5)
+    }))
+})
+
+describe("unattended: a journal that cannot be written", () => {
+  it.effect("the disk fills for 30 minutes: nothing is decided or sent meanwhile, nothing is lost, then it decides on", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 70, 11)
+      const start = bars.get("AAA")![0].time
+      const from = start + 60 * 60_000
+      const to = from + 30 * 60_000
+      let refused = 0
+      const refusedRecords: Array<JournalRecord> = []
+      const full = (memory: Layer.Layer<Journal>) =>
+        Layer.effect(
+          Journal,
+          Effect.map(Journal, (j) =>
+            Journal.of({
+              ...j,
+              append: (r) =>
+                Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                  now >= from && now < to
+                    ? Effect.sync(() => void (refused++, refusedRecords.push(r))).pipe(Effect.zipRight(Effect.fail(new JournalError({ path: "journal.jsonl", detail: "cannot append: ENOSPC: no space left on device" }))))
+                    : j.append(r)
+                )
+            })
+          )
+        ).pipe(Layer.provide(memory))
+      // what reached the broker
+      const sent: Array<string> = []
+      const recording = (sim: Layer.Layer<Broker, never, SimExchange>) =>
+        Layer.effect(Broker, Effect.map(Broker, (b) => Broker.of({ ...b, submit: (r) => Effect.tap(b.submit(r), () => Effect.sync(() => void sent.push(r.clientOrderId))) }))).pipe(
+          Layer.provide(sim)
+        )
+      const { journal, layer } = simWorld({ bars, tickers, definitions, rules, policy, broker: recording, journal: full })
+      const program = Effect.gen(function* () {
+        yield* trade({ ...tradeSettings("u", rules), maxSteps: 40 })
+        const { book } = yield* SimExchange
+        return book.positionList()
+      }).pipe(Effect.provide(layer))
+      const held = yield* drive(program, start, 600)
+
+      const records = journal.records
+      expect(refused).toBeGreaterThan(0)
+      // no record carries a time inside the window: nothing was decided then
+      expect(records.filter((r) => "time" in r && Date.parse(r.time as string) >= from && Date.parse(r.time as string) < to && r.type !== "fill" && r.type !== "partial_fill")).toEqual([])
+      const decided = new Set(ofType(records, "decision").flatMap((d) => d.orders.map((o) => o.client_order_id)))
+      // every order at the broker was journaled in its decision before it was sent
+      expect(sent.length).toBeGreaterThan(0)
+      for (const id of sent) expect(decided.has(id), id).toBe(true)
+      // decisions before and after the window, and the session ran to its last step
+      expect(ofType(records, "decision").some((d) => Date.parse(d.time) >= to)).toBe(true)
+      expect(ofType(records, "session_end")[0].steps).toBe(40)
+      // the fills that happened while the journal refused them were journaled once it took them, once each
+      // a fill the journal refused was journaled once it took records again
+      const refusedFills = refusedRecords.flatMap((r) => (r.type === "fill" ? [r.client_order_id] : []))
+      expect(refusedFills.length).toBeGreaterThan(0)
+      for (const id of refusedFills) expect(ofType(records, "fill").filter((f) => f.client_order_id === id)).toHaveLength(1)
+      const fills = new Map<string, number>()
+      for (const f of ofType(records, "fill")) fills.set(f.client_order_id, (fills.get(f.client_order_id) ?? 0) + 1)
+      expect([...fills.values()].every((n) => n === 1)).toBe(true)
+      const position = new Map<string, number>()
+      for (const f of ofType(records, "fill")) position.set(f.ticker, (position.get(f.ticker) ?? 0) + (f.side === "buy" ? f.qty : -f.qty))
+      for (const p of held) expect(position.get(p.ticker) ?? 0).toBe(p.qty)
     }))
 })

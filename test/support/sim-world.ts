@@ -8,6 +8,7 @@ import { SimBrokerLive } from "../../src/layers/SimBroker.js"
 import { makeBarTape, type SimExchange, SimExchangeLive } from "../../src/layers/SimExchange.js"
 import { SimMarketClockLive } from "../../src/layers/SimMarketClock.js"
 import type { Broker } from "../../src/services/Broker.js"
+import type { Journal } from "../../src/services/Journal.js"
 import type { MarketData } from "../../src/services/MarketData.js"
 import type { Policy } from "../../src/services/Policy.js"
 import type { randomBars } from "./fixtures.js"
@@ -25,6 +26,8 @@ export const simWorld = (options: {
   readonly policy: Layer.Layer<Policy>
   readonly marketData?: ((live: Layer.Layer<MarketData>) => Layer.Layer<MarketData>) | undefined
   readonly broker?: ((sim: Layer.Layer<Broker, never, SimExchange>) => Layer.Layer<Broker, never, SimExchange>) | undefined
+  /** Wraps the memory journal (a disk that fills up…); `journal.records` still holds what it took. */
+  readonly journal?: ((memory: Layer.Layer<Journal>) => Layer.Layer<Journal>) | undefined
 }) => {
   const journal = makeMemoryJournal()
   const { rules } = options
@@ -35,7 +38,7 @@ export const simWorld = (options: {
     Layer.provideMerge(exchange),
     Layer.merge(IndicatorFeatureEngineLive(options.tickers, options.definitions)),
     Layer.merge(options.policy),
-    Layer.merge(journal.layer)
+    Layer.merge(options.journal === undefined ? journal.layer : options.journal(journal.layer))
   )
   return { journal, layer }
 }
