@@ -287,7 +287,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
     const applyUpdates = Effect.uninterruptibleMask((restore) =>
       // only the broker call can be interrupted (a stop with a hung network): updates taken are booked whole
       Effect.flatMap(restore(broker.takeUpdates), (taken) =>
-        Effect.gen(function* () {
+        taken.length === 0 && unbooked.length === 0 ? Effect.succeed(0) : Effect.gen(function* () {
           const updates = [...unbooked, ...taken]
           unbooked = []
           let changed = 0
