@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: the speed and memory numbers the README quotes, measured on this machine.
- * Indicator updates per second, ONNX inference latency, backtest steps per second, peak RSS.
+ * `npm run bench`: the speed and memory numbers the README quotes, measured on this machine, in one
+ * run; the last line is one JSON object. Start-up of a no-op command beside `node -e 0`, indicator
+ * updates beside FinRL's per-step window recompute of the same values, loading bars, ONNX inference
+ * latency, a whole backtest's steps per second, peak RSS.
  */
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
+import * as nodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { NodeContext } from "@effect/platform-node"
 import { Effect } from "effect"
@@ -20,8 +25,35 @@ const time = async (f: () => unknown | Promise<unknown>): Promise<number> => {
   return Number(process.hrtime.bigint() - t0) / 1e6
 }
 
+const median = (xs: ReadonlyArray<number>): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+/** Median wall time of `runs` spawns of `node ARGS…` (after one warm-up), ms. */
+const spawnMs = (args: ReadonlyArray<string>, runs = 7): number => {
+  const once = () => {
+    const t0 = process.hrtime.bigint()
+    const r = spawnSync(process.execPath, args, { stdio: "ignore" })
+    if (r.status !== 0) throw new Error(`node ${args.join(" ")} exited ${r.status}`)
+    return Number(process.hrtime.bigint() - t0) / 1e6
+  }
+  once()
+  return median(Array.from({ length: runs }, once))
+}
+
+/** FinRL recomputes its indicators over this many of the latest bars at every step (its paper trader's window). */
+const FINRL_WINDOW = 100
+
 const main = async () => {
   const results: Record<string, number> = {}
+
+  // 0. start-up: a no-op command (features on a 4-row CSV) beside node itself
+  const tmp = fs.mkdtempSync(nodePath.join(os.tmpdir(), "rlpt-bench-"))
+  const tiny = nodePath.join(tmp, "tiny.csv")
+  fs.writeFileSync(tiny, ["date,open,high,low,close,volume", "2024-01-02,10,11,9,10,100", "2024-01-03,10,12,9,11,100", "2024-01-04,11,12,10,11,100", "2024-01-05,11,13,10,12,100", ""].join("\n"))
+  results.node_noop_ms = Math.round(spawnMs(["-e", "0"]))
+  results.startup_noop_ms = Math.round(spawnMs([file("dist/main.js"), "features", "--indicators", "close_5_sma", "--bars", tiny]))
 
   // 1. indicators: FinRL's default set over the stockstats fixture, repeated
   const rows = parseBarsCsv(fs.readFileSync(file("test/fixtures/stockstats/002032.csv"), "utf8")).rows
@@ -39,6 +71,24 @@ const main = async () => {
     }
   })
   results.indicator_bar_updates_per_second = Math.round((rows.length * repeats) / (ms / 1000))
+  // the same eight values per bar, in ns: one incremental update, and FinRL's recompute over its window
+  results.indicator_update_ns = Math.round((ms * 1e6) / (rows.length * repeats))
+  const windows = Math.min(2_000, rows.length - FINRL_WINDOW)
+  const recomputeMs = await time(() => {
+    for (let end = FINRL_WINDOW; end < FINRL_WINDOW + windows; end++) {
+      const streams = defs.map((d) => d.create())
+      for (let i = end - FINRL_WINDOW; i < end; i++) for (const st of streams) st.next(rows[i])
+    }
+  })
+  results.window_recompute_ns = Math.round((recomputeMs * 1e6) / windows)
+
+  // bars: parsing the demo's minute-bar CSVs (today's validation included), per row
+  const texts = ["SYNA", "SYNB", "SYNC"].map((t) => fs.readFileSync(file(`data/demo/${t}.csv`), "utf8"))
+  let parsedRows = 0
+  const loadMs = await time(() => {
+    for (const text of texts) parsedRows += parseBarsCsv(text).rows.length
+  })
+  results.bars_load_ns_per_row = Math.round((loadMs * 1e6) / parsedRows)
 
   // 2. inference: the demo policy, one observation at a time
   const session = await ort.InferenceSession.create(file("model_registry/demo/1/model.onnx"), { intraOpNumThreads: 1 })
@@ -52,7 +102,7 @@ const main = async () => {
   await session.release()
 
   // 3. a whole backtest of the demo (3 tickers, 44 days of minute bars → 5m decisions)
-  const out = fs.mkdtempSync("/tmp/rlpt-bench-")
+  const out = nodePath.join(tmp, "backtest")
   let steps = 0
   const btMs = await time(async () => {
     const report = await Effect.runPromise(runBacktest(file("config/demo.yaml"), out, {}).pipe(Effect.provide(NodeContext.layer)))
@@ -60,9 +110,9 @@ const main = async () => {
   })
   results.backtest_steps = steps
   results.backtest_seconds = Math.round(btMs) / 1000
-  results.backtest_steps_per_second = Math.round(steps / (btMs / 1000))
+  results.backtest_steps_per_s = Math.round(steps / (btMs / 1000))
   results.peak_rss_mib = Math.round(process.resourceUsage().maxRSS / 1024)
-  fs.rmSync(out, { recursive: true, force: true })
+  fs.rmSync(tmp, { recursive: true, force: true })
 
   for (const [k, v] of Object.entries(results)) process.stdout.write(`${k.padEnd(36)} ${v}\n`)
   process.stdout.write(JSON.stringify(results) + "\n")
