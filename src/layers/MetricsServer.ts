@@ -21,20 +21,32 @@ const listenProblem = (e: unknown): string => {
 
 const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")
 
-/** Renders Effect's counters and gauges in Prometheus' text format. */
+/** Renders Effect's counters, gauges and histograms in Prometheus' text format. */
 export const renderPrometheus = Effect.map(Metric.snapshot, (pairs) => {
   const lines: Array<string> = []
   for (const pair of [...pairs].sort((a, b) => a.metricKey.name.localeCompare(b.metricKey.name))) {
     const state = pair.metricState
-    const kind = MetricState.isCounterState(state) ? "counter" : MetricState.isGaugeState(state) ? "gauge" : undefined
+    const kind = MetricState.isCounterState(state) ? "counter" : MetricState.isGaugeState(state) ? "gauge" : MetricState.isHistogramState(state) ? "histogram" : undefined
     if (kind === undefined) continue
-    const value = MetricState.isCounterState(state) ? state.count : (state as MetricState.MetricState.Gauge<number>).value
     const name = pair.metricKey.name
-    const labels = pair.metricKey.tags.map((t) => `${t.key}="${escape(t.value)}"`).join(",")
+    const tags = pair.metricKey.tags.map((t) => `${t.key}="${escape(t.value)}"`)
+    const labelled = (suffix: string, extra: Array<string> = []) => {
+      const all = [...tags, ...extra]
+      return `${name}${suffix}${all.length === 0 ? "" : `{${all.join(",")}}`}`
+    }
     const help = Option.getOrUndefined(pair.metricKey.description)
     if (help !== undefined) lines.push(`# HELP ${name} ${help}`)
     lines.push(`# TYPE ${name} ${kind}`)
-    lines.push(`${name}${labels === "" ? "" : `{${labels}}`} ${Number(value)}`)
+    if (MetricState.isHistogramState(state)) {
+      // Effect's buckets are already cumulative (observations ≤ each boundary), as Prometheus' are
+      for (const [boundary, count] of state.buckets) lines.push(`${labelled("_bucket", [`le="${Number.isFinite(boundary) ? boundary : "+Inf"}"`])} ${count}`)
+      if (!state.buckets.some(([boundary]) => !Number.isFinite(boundary))) lines.push(`${labelled("_bucket", ['le="+Inf"'])} ${state.count}`)
+      lines.push(`${labelled("_sum")} ${state.sum}`)
+      lines.push(`${labelled("_count")} ${state.count}`)
+      continue
+    }
+    const value = MetricState.isCounterState(state) ? state.count : (state as MetricState.MetricState.Gauge<number>).value
+    lines.push(`${labelled("")} ${Number(value)}`)
   }
   return lines.join("\n") + "\n"
 })

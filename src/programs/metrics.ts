@@ -1,4 +1,7 @@
-import { Metric } from "effect"
+import { Metric, MetricBoundaries } from "effect"
+
+/** Milliseconds of real time, from a fraction of one up to seconds. */
+const latencyBoundaries = MetricBoundaries.fromIterable([0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000])
 
 /** What a session counts, as Effect metrics: any metrics layer (Prometheus endpoint, OTel) can read them. */
 export const TradingMetrics = {
@@ -12,6 +15,12 @@ export const TradingMetrics = {
   outages: Metric.counter("rlpt_outages_total", { description: "outages of the broker or the market data (each counted once, however long)", incremental: true }),
   brokerDown: Metric.gauge("rlpt_broker_down", { description: "1 while the broker is not answering (the session holds), else 0" }),
   holds: Metric.counter("rlpt_holds_total", { description: "ticker-steps held for a missing or late bar", incremental: true }),
+  decisionLatency: Metric.histogram(
+    "rlpt_decision_latency_ms",
+    latencyBoundaries,
+    "real ms from a step's bars being complete (the last one arrived, or the grace ran out) to its decision journaled"
+  ),
+  firstOrderLatency: Metric.histogram("rlpt_first_order_latency_ms", latencyBoundaries, "real ms from a step's bars being complete to its first order handed to the broker"),
   equity: Metric.gauge("rlpt_equity", { description: "account equity after the last step" }),
   lastDecision: Metric.gauge("rlpt_last_decision_timestamp_seconds", { description: "market time of the last decision" })
 }

@@ -141,7 +141,9 @@ export const trade = (settings: TradeSettings) =>
       const attempts = Effect.suspend(() => {
         if (!attempted.has(request.clientOrderId)) {
           attempted.add(request.clientOrderId)
-          return session.submit(request)
+          if (firstOrderTimed) return session.submit(request)
+          firstOrderTimed = true
+          return Metric.update(TradingMetrics.firstOrderLatency, realNow() - barsCompleteAt).pipe(Effect.zipRight(session.submit(request)))
         }
         return broker.orderByClientId(request.clientOrderId).pipe(
           Effect.flatMap((known) => (known !== undefined ? Effect.succeed(true) : session.submit(request)))
@@ -206,12 +208,21 @@ export const trade = (settings: TradeSettings) =>
     const ensureActors = Effect.forEach(tickers, (t) => FiberMap.run(actors, t, supervised(t), { onlyIfMissing: true }), { discard: true })
     yield* ensureActors
 
+    /**
+     * When the current step's bars were complete, in real ms (`performance.now()`, whatever clock the
+     * market runs on): the start of its decision latency; its first order, when it has one, is timed
+     * from here too.
+     */
+    let barsCompleteAt = 0
+    let firstOrderTimed = true
+    const realNow = () => performance.now()
+
     const waitForBars = (barTime: number, deadline: number) => {
       const complete = () => tickers.every((t) => arrived.get(barTime)?.has(t) === true)
       const allArrived = Effect.gen(function* () {
         while (!complete()) yield* Queue.take(arrivals)
       })
-      return Effect.raceFirst(allArrived, sleepUntil(deadline))
+      return Effect.raceFirst(allArrived, sleepUntil(deadline)).pipe(Effect.tap(() => Effect.sync(() => void (barsCompleteAt = realNow()))))
     }
 
     const dispatch = (requests: ReadonlyArray<OrderRequest>, deadline: number) =>
@@ -372,7 +383,10 @@ export const trade = (settings: TradeSettings) =>
       const outage = outages.current("broker")
       const holdAll = outage === undefined ? undefined : `the broker is not answering (since ${iso(outage.since)}: ${outage.cause})`
       // an order's retries end when its step is past: at the next decision, one interval on
-      yield* dispatch(yield* session.step({ barTime, barEnd, close: market.close, bars, holds, holdAll }), barEnd + span + graceMs)
+      const orders = yield* session.step({ barTime, barEnd, close: market.close, bars, holds, holdAll })
+      if (session.steps() > before) yield* Metric.update(TradingMetrics.decisionLatency, realNow() - barsCompleteAt)
+      firstOrderTimed = orders.length === 0
+      yield* dispatch(orders, barEnd + span + graceMs)
       if (session.steps() > before) yield* session.markEquity
       yield* orFatal(sleepUntil(barEnd))
       // the session's close (the step waited for its last bar): what a flatten left behind is said loudly

@@ -1,6 +1,6 @@
 import * as http from "node:http"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Metric } from "effect"
+import { Effect, Layer, Metric, MetricBoundaries } from "effect"
 import { MetricsServerLive, renderPrometheus } from "../../src/layers/MetricsServer.js"
 
 const get = (url: string) =>
@@ -22,6 +22,24 @@ describe("metrics", () => {
       const text = yield* renderPrometheus
       expect(text).toContain("# HELP test_things_total things\n# TYPE test_things_total counter\ntest_things_total 3\n")
       expect(text).toContain("# TYPE test_level gauge\ntest_level 42.5\n")
+    }))
+
+  it.effect("renders histograms as Prometheus does: cumulative buckets with le, +Inf, _sum and _count", () =>
+    Effect.gen(function* () {
+      const latency = Metric.histogram("test_latency_ms", MetricBoundaries.fromIterable([1, 5]), "how long")
+      for (const v of [0.5, 2, 3, 10]) yield* Metric.update(latency, v)
+      const text = yield* renderPrometheus
+      expect(text).toContain(
+        [
+          "# HELP test_latency_ms how long",
+          "# TYPE test_latency_ms histogram",
+          'test_latency_ms_bucket{le="1"} 1',
+          'test_latency_ms_bucket{le="5"} 3',
+          'test_latency_ms_bucket{le="+Inf"} 4',
+          "test_latency_ms_sum 15.5",
+          "test_latency_ms_count 4"
+        ].join("\n")
+      )
     }))
 
   it.live("serves /metrics and /healthz on loopback while the layer lives", () =>

@@ -50,6 +50,8 @@ describe("trade: per-ticker actors and a portfolio step", () => {
       const bars = randomBars(tickers, 60, 11)
       const start = bars.get("AAA")![0].time
       const live = world(bars)
+      const latencyBefore = (yield* Metric.value(TradingMetrics.decisionLatency)).count
+      const firstOrderBefore = (yield* Metric.value(TradingMetrics.firstOrderLatency)).count
       const summary = yield* drive(trade({ ...settings, maxSteps: 30 }).pipe(Effect.provide(live.layer)), start)
       const replayed = world(bars)
       yield* runSession({ ...settings, maxSteps: 30 }).pipe(withSimClock(start), Effect.provide(replayed.layer))
@@ -61,6 +63,9 @@ describe("trade: per-ticker actors and a portfolio step", () => {
       // actors' fills arrive in), actions, orders and ledger states
       expect(a).toEqual(b)
       expect(live.journal.records.filter((r) => r.type === "fill").length).toBeGreaterThan(0)
+      // every decision's latency is in the histogram, and every step's with orders its first order's
+      expect((yield* Metric.value(TradingMetrics.decisionLatency)).count - latencyBefore).toBe(30)
+      expect((yield* Metric.value(TradingMetrics.firstOrderLatency)).count - firstOrderBefore).toBe(a.filter((d) => d.orders.length > 0).length)
     }))
 
   it.effect("catches up on bars published before it listened: its indicators see every bar, as the backtest's do", () =>
