@@ -1,7 +1,7 @@
 import { Metric, MetricBoundaries } from "effect"
 
 /** Milliseconds of real time, from a fraction of one up to seconds. */
-const latencyBoundaries = MetricBoundaries.fromIterable([0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000])
+const latencyBoundaries = MetricBoundaries.fromIterable([0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000])
 
 /** What a session counts, as Effect metrics: any metrics layer (Prometheus endpoint, OTel) can read them. */
 export const TradingMetrics = {
