@@ -24,6 +24,16 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as nodePath from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import * as CliConfig from "@effect/cli/CliConfig"
+import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import { NodeContext } from "@effect/platform-node"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import type { Bar } from "./core/bar.js"
 import { type JournalRecord, readJournal } from "./domain/Journal.js"
 import { Rng } from "./core/rng.js"
@@ -288,55 +298,95 @@ export interface ChaosOptions {
   readonly faultScale: number
 }
 
-const USAGE = "usage: chaos [--seed N] [--sessions N] [--kills N] [--steps N] [--speed X] [--fault-scale X] [--quick] [--keep] [--all-endpoints] [--no-freeze] [--no-outage]"
-
-export const parseChaosArgs = (argv: ReadonlyArray<string>): ChaosOptions | string => {
-  const values = new Map<string, string>()
-  const switches = new Set<string>()
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]
-    if (["--quick", "--keep", "--all-endpoints", "--no-freeze", "--no-outage"].includes(a)) switches.add(a.slice(2))
-    else if (["--seed", "--sessions", "--kills", "--steps", "--speed", "--fault-scale"].includes(a)) {
-      const v = argv[++i]
-      if (v === undefined) return `${a} needs a value\n${USAGE}`
-      values.set(a.slice(2), v)
-    } else return `unknown argument '${a}'\n${USAGE}`
-  }
-  const quick = switches.has("quick")
-  const int = (name: string, dflt: number, min: number): number | string => {
-    const v = values.get(name)
-    if (v === undefined) return dflt
-    const n = Number(v)
-    return Number.isSafeInteger(n) && n >= min ? n : `--${name} must be a whole number ≥ ${min}, got '${v}'`
-  }
-  const seed = int("seed", 1, 0)
-  const sessions = int("sessions", quick ? 2 : 3, 1)
-  const kills = int("kills", quick ? 2 : 3, 0)
-  const steps = int("steps", quick ? 16 : 40, 1)
-  const speedText = values.get("speed")
-  const speed = speedText === undefined ? 600 : Number(speedText)
-  for (const v of [seed, sessions, kills, steps]) if (typeof v === "string") return v
-  if (!(Number.isFinite(speed) && speed > 0)) return `--speed must be a positive number, got '${speedText}'`
-  const scaleText = values.get("fault-scale")
-  const faultScale = scaleText === undefined ? 1 : Number(scaleText)
-  if (!(Number.isFinite(faultScale) && faultScale >= 0 && faultScale <= MAX_FAULT_SCALE)) return `--fault-scale must be a number from 0 to ${MAX_FAULT_SCALE}, got '${scaleText}'`
-  return {
-    seed: seed as number,
-    sessions: sessions as number,
-    kills: kills as number,
-    steps: steps as number,
-    speed,
-    quick,
-    keep: switches.has("keep"),
-    allEndpoints: switches.has("all-endpoints"),
-    freeze: !switches.has("no-freeze"),
-    outage: !switches.has("no-outage"),
-    faultScale
-  }
-}
-
 /** The REST fault rates sum to 9 %: scaled by more than this they would pass 100 %. */
 const MAX_FAULT_SCALE = 11
+
+const wholeNumber = (name: string, min: number, description: string) =>
+  Options.text(name).pipe(
+    Options.withPseudoName("N"),
+    Options.withDescription(description),
+    Options.mapEffect((text) => {
+      const n = /^[+-]?\d+$/.test(text.trim()) ? Number(text) : NaN
+      return Number.isSafeInteger(n) && n >= min ? Effect.succeed(n) : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name} must be a whole number ≥ ${min}, got '${text}'`)))
+    }),
+    Options.optional,
+    Options.map(Option.getOrUndefined)
+  )
+
+const realNumber = (name: string, description: string, ok: (n: number) => boolean, range: string) =>
+  Options.text(name).pipe(
+    Options.withPseudoName("X"),
+    Options.withDescription(description),
+    Options.mapEffect((text) => {
+      const n = text.trim() === "" ? NaN : Number(text)
+      return ok(n) ? Effect.succeed(n) : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name} must be ${range}, got '${text}'`)))
+    }),
+    Options.optional,
+    Options.map(Option.getOrUndefined)
+  )
+
+const switchOption = (name: string, description: string) => Options.boolean(name).pipe(Options.withDescription(description))
+
+/** The chaos runner's options, declared once (`chaos --help` lists them). */
+export const chaosOptions = Options.all({
+  seed: wholeNumber("seed", 0, "seed of the faults, kills and market (default 1)"),
+  sessions: wholeNumber("sessions", 1, "trading sessions (default 3; --quick: 2)"),
+  kills: wholeNumber("kills", 0, "kill -9s of the trader per session (default 3; --quick: 2)"),
+  steps: wholeNumber("steps", 1, "steps per session (default 40; --quick: 16)"),
+  speed: realNumber("speed", "market time runs X times real time (default 600)", (n) => Number.isFinite(n) && n > 0, "a positive number"),
+  faultScale: realNumber(
+    "fault-scale",
+    "multiplies the REST fault rates and the lost trade updates (default 1)",
+    (n) => Number.isFinite(n) && n >= 0 && n <= MAX_FAULT_SCALE,
+    `a number from 0 to ${MAX_FAULT_SCALE}`
+  ),
+  quick: switchOption("quick", "a smaller, faster run"),
+  keep: switchOption("keep", "keep the run's folder"),
+  allEndpoints: switchOption("all-endpoints", "faults on every REST endpoint, not only the trading ones"),
+  noFreeze: switchOption("no-freeze", "market time runs on while the trader is down"),
+  noOutage: switchOption("no-outage", "no whole-Alpaca outage")
+}).pipe(
+  Options.map(
+    (o): ChaosOptions => ({
+      seed: o.seed ?? 1,
+      sessions: o.sessions ?? (o.quick ? 2 : 3),
+      kills: o.kills ?? (o.quick ? 2 : 3),
+      steps: o.steps ?? (o.quick ? 16 : 40),
+      speed: o.speed ?? 600,
+      quick: o.quick,
+      keep: o.keep,
+      allEndpoints: o.allEndpoints,
+      freeze: !o.noFreeze,
+      outage: !o.noOutage,
+      faultScale: o.faultScale ?? 1
+    })
+  )
+)
+
+/** The parser's message as one plain line. */
+const plainText = (doc: HelpDoc.HelpDoc): string =>
+  HelpDoc.toAnsiText(doc)
+    // eslint-disable-next-line no-control-regex
+    .replace(/\u001b\[[0-9;]*m/g, "")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .join(" ")
+
+/** The runner's options from its arguments, or what is wrong with them (one line naming the option). */
+export const parseChaosArgs = (argv: ReadonlyArray<string>): Effect.Effect<ChaosOptions, string> =>
+  Options.processCommandLine(chaosOptions, argv, CliConfig.defaultConfig).pipe(
+    Effect.mapError((e) => plainText(e.error)),
+    Effect.flatMap(([error, leftover, options]) =>
+      Option.isSome(error)
+        ? Effect.fail(plainText(error.value.error))
+        : leftover.length > 0
+          ? Effect.fail(`unknown argument '${leftover[0]}'`)
+          : Effect.succeed(options)
+    ),
+    Effect.provide(NodeContext.layer)
+  )
+
 
 const PROJECT = fileURLToPath(new URL("../", import.meta.url))
 const MAIN = nodePath.join(PROJECT, "dist", "main.js")
@@ -967,13 +1017,25 @@ const runSession = async (
   }
 }
 
+/** `chaos [options]`: `--help`, `--version` and bad options as every command of this project; exit 2 for a bad option. */
 export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
-  const parsed = parseChaosArgs(argv)
-  if (typeof parsed === "string") {
-    process.stderr.write(`chaos: ${parsed}\n`)
-    return 2
-  }
-  const options = parsed
+  let code = 0
+  const command = Command.make("chaos", { options: chaosOptions }, ({ options }) =>
+    Effect.promise(() => runChaos(options)).pipe(Effect.map((c) => void (code = c)))
+  ).pipe(Command.withDescription("kills, faults and outages against the trader on the emulator; checks that nothing is lost or doubled"))
+  const exit = await Effect.runPromiseExit(
+    Command.run(command, { name: "chaos", version: PACKAGE_VERSION })(["node", "chaos", ...argv]).pipe(Effect.provide(NodeContext.layer))
+  )
+  if (Exit.isSuccess(exit)) return code
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure) && ValidationError.isValidationError(failure.value)) return 2
+  throw Cause.squash(exit.cause)
+}
+
+/** The project's version, for `chaos --version`. */
+const PACKAGE_VERSION: string = (JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version
+
+const runChaos = async (options: ChaosOptions): Promise<number> => {
   if (!fs.existsSync(MAIN)) {
     process.stderr.write(`chaos: ${MAIN} not found: npm run build first\n`)
     return 2

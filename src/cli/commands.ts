@@ -20,10 +20,8 @@ import { BarsFileError } from "../services/MarketData.js"
 import { ModelError } from "../services/Policy.js"
 import { backtest, type BacktestReport } from "../programs/backtest.js"
 import type { SessionGuardLimits } from "../programs/decide.js"
-import { checkFlags, intFlag, orFail, parseIndicatorList, stringFlag, timeFlag, UsageError } from "./args.js"
+import { orFail, parseIndicatorList, UsageError } from "./options.js"
 import { type DownloadOverrides, ensureBars } from "./download.js"
-
-type Flags = ReadonlyMap<string, string | true>
 
 export const guardLimits = (risk: RiskConfig): SessionGuardLimits => ({
   dailyLossLimit: risk.daily_loss_limit,
@@ -114,16 +112,18 @@ export const prepareSimulation = (configFile: string, options: SimulationOptions
     return { deployment, card, tape, layer }
   })
 
-export const backtestCommand = (flags: Flags) =>
+/** `backtest`: the deployment over its bars, a journal and a report in `out`. */
+export const backtestCommand = (options: {
+  readonly config: string
+  readonly out: string
+  readonly start?: number | undefined
+  readonly end?: number | undefined
+  readonly maxSteps?: number | undefined
+}) =>
   Effect.gen(function* () {
-    const bad = checkFlags("backtest", flags, { required: ["config", "out"], optional: ["start", "end", "max-steps"] })
-    if (bad !== undefined) return yield* bad
-    const start = yield* orFail(timeFlag(flags, "start"))
-    const end = yield* orFail(timeFlag(flags, "end"))
-    const maxSteps = yield* orFail(intFlag(flags, "max-steps", 1))
     const path = yield* Path.Path
-    const outDir = path.resolve(stringFlag(flags, "out")!)
-    const report = yield* runBacktest(stringFlag(flags, "config")!, outDir, { start, end, maxSteps })
+    const outDir = path.resolve(options.out)
+    const report = yield* runBacktest(options.config, outDir, { start: options.start, end: options.end, maxSteps: options.maxSteps })
     yield* Console.log(formatReport(report, outDir))
     return 0
   })
@@ -171,16 +171,15 @@ export const formatReport = (r: BacktestReport, outDir: string): string =>
     `journal ${outDir}/journal.jsonl  report ${outDir}/report.json`
   ].join("\n")
 
-export const featuresCommand = (flags: Flags) =>
+/** `features`: the indicators of a bars CSV, as a table on stdout. */
+export const featuresCommand = (options: { readonly indicators: string; readonly bars: string }) =>
   Effect.gen(function* () {
-    const bad = checkFlags("features", flags, { required: ["indicators", "bars"] })
-    if (bad !== undefined) return yield* bad
-    const specs = yield* orFail(parseIndicatorList(stringFlag(flags, "indicators")!))
+    const specs = yield* orFail(parseIndicatorList(options.indicators))
     if (specs.length === 0) return yield* new UsageError({ detail: "features: --indicators lists no indicator" })
     const definitions = resolveIndicators(specs)
     if (typeof definitions === "string") return yield* new UsageError({ detail: `features: ${definitions}` })
     const fs = yield* FileSystem.FileSystem
-    const file = stringFlag(flags, "bars")!
+    const file = options.bars
     yield* checkReadableFile(file, { maxBytes: MAX_BYTES.barsCsv, what: "the bars file" }).pipe(
       Effect.mapError((e) => new BarsFileError({ file, problems: [{ line: 0, message: e.detail }] }))
     )

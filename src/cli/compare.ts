@@ -4,10 +4,8 @@ import { Console, Effect } from "effect"
 import { compareJournals, type SessionComparison } from "../core/compare.js"
 import { readJournal } from "../domain/Journal.js"
 import { BarsFileError } from "../services/MarketData.js"
-import { checkFlags, stringFlag, UsageError } from "./args.js"
+import { UsageError } from "./options.js"
 import { runBacktest } from "./commands.js"
-
-type Flags = ReadonlyMap<string, string | true>
 
 /**
  * Backtests the deployment over the bars a paper session decided on, and compares the two
@@ -66,13 +64,11 @@ export const formatComparison = (c: SessionComparison): string => {
 }
 
 /** `compare --config FILE --journal PAPER.jsonl --out DIR`. */
-export const compareCommand = (flags: Flags) =>
+export const compareCommand = (options: { readonly config: string; readonly journal: string; readonly out: string }) =>
   Effect.gen(function* () {
-    const bad = checkFlags("compare", flags, { required: ["config", "journal", "out"] })
-    if (bad !== undefined) return yield* bad
     const path = yield* Path.Path
-    const outDir = path.resolve(stringFlag(flags, "out")!)
-    const comparison = yield* runCompare(stringFlag(flags, "config")!, stringFlag(flags, "journal")!, outDir)
+    const outDir = path.resolve(options.out)
+    const comparison = yield* runCompare(options.config, options.journal, outDir)
     yield* Console.log(`${formatComparison(comparison)}\nreport ${path.join(outDir, "compare.json")}`)
     return 0
   })

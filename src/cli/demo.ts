@@ -9,7 +9,6 @@ import { intervalMillis, simulatedFees } from "../domain/Config.js"
 import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
 import { loadBarTape } from "../layers/SimExchange.js"
 import { trainAgent } from "../programs/train.js"
-import { checkFlags, intFlag, orFail, stringFlag, timeFlag, UsageError } from "./args.js"
 import { formatReport, riskLimits, runBacktest } from "./commands.js"
 import { emulatorResource } from "./emulator.js"
 import type { SessionComparison } from "../core/compare.js"
@@ -19,21 +18,17 @@ import { formatSession, runTrade } from "./trade.js"
 import type { Deployment } from "../config/deployment.js"
 import { alpacaSettingsForEmulator } from "../layers/alpaca/emulator.js"
 
-type Flags = ReadonlyMap<string, string | true>
-
 /** The project's own files (config/, model_registry/, data/), wherever the CLI is started from. */
 const projectFile = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url))
 
 export const DEMO_TICKERS = ["SYNA", "SYNB", "SYNC"] as const
 
 /** The demo: backtests the bundled agent on its training period and on the weeks after it. */
-export const demoCommand = (flags: Flags) =>
+export const demoCommand = (options: { readonly out?: string | undefined }) =>
   Effect.gen(function* () {
-    const bad = checkFlags("demo", flags, { optional: ["out"] })
-    if (bad !== undefined) return yield* bad
     const path = yield* Path.Path
     const configFile = projectFile("config/demo.yaml")
-    const outDir = path.resolve(stringFlag(flags, "out") ?? "out/demo")
+    const outDir = path.resolve(options.out ?? "out/demo")
     const deployment = yield* loadDeployment(configFile)
     const card = (yield* readYaml(path.join(deployment.modelDir, "model.yaml"), "model.yaml")).value as { training?: { until?: string } }
     const split = card.training?.until === undefined ? undefined : Date.parse(card.training.until)
@@ -116,15 +111,21 @@ const paperDemo = (deployment: Deployment, outDir: string, from: number | undefi
   )
 
 /** `train`: evolution strategies over the simulator, writing a model registry folder. */
-export const trainCommand = (flags: Flags) =>
+export const trainCommand = (options: {
+  readonly config: string
+  readonly out: string
+  readonly until?: number | undefined
+  readonly iterations?: number | undefined
+  readonly seed?: number | undefined
+  readonly name?: string | undefined
+  readonly version?: string | undefined
+}) =>
   Effect.gen(function* () {
-    const bad = checkFlags("train", flags, { required: ["config", "out"], optional: ["until", "iterations", "seed", "name", "version"] })
-    if (bad !== undefined) return yield* bad
-    const until = yield* orFail(timeFlag(flags, "until"))
-    const iterations = (yield* orFail(intFlag(flags, "iterations", 1))) ?? 150
-    const seed = (yield* orFail(intFlag(flags, "seed", 0))) ?? 7
+    const until = options.until
+    const iterations = options.iterations ?? 150
+    const seed = options.seed ?? 7
     const path = yield* Path.Path
-    const deployment = yield* loadDeployment(stringFlag(flags, "config")!)
+    const deployment = yield* loadDeployment(options.config)
     if (deployment.barsDir === undefined) {
       return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "training needs a bars folder" })
     }
@@ -134,10 +135,10 @@ export const trainCommand = (flags: Flags) =>
     const tickers = [...deployment.config.tickers].sort()
     const tape = yield* loadBarTape(deployment.barsDir, tickers, intervalMillis[deployment.config.interval])
     const bars = new Map([...tape.byTicker].map(([t, b]) => [t, until === undefined ? b : b.filter((x) => x.time < until)]))
-    const outDir = path.resolve(stringFlag(flags, "out")!)
+    const outDir = path.resolve(options.out)
     const result = yield* trainAgent({
-      name: stringFlag(flags, "name") ?? path.basename(path.dirname(outDir)),
-      version: stringFlag(flags, "version") ?? path.basename(outDir),
+      name: options.name ?? path.basename(path.dirname(outDir)),
+      version: options.version ?? path.basename(outDir),
       tickers,
       bars,
       indicatorSpecs: env.tech_indicators,
@@ -159,14 +160,12 @@ export const trainCommand = (flags: Flags) =>
   })
 
 /** `synth`: writes the demo's seeded synthetic bars. */
-export const synthCommand = (flags: Flags) =>
+export const synthCommand = (options: { readonly out: string; readonly seed?: number | undefined }) =>
   Effect.gen(function* () {
-    const bad = checkFlags("synth", flags, { required: ["out"], optional: ["seed"] })
-    if (bad !== undefined) return yield* bad
-    const seed = (yield* orFail(intFlag(flags, "seed", 0))) ?? 42
+    const seed = options.seed ?? 42
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const outDir = path.resolve(stringFlag(flags, "out")!)
+    const outDir = path.resolve(options.out)
     // Winter dates only, so New York stays at UTC−5; MLK day and Presidents' Day are holidays.
     const days = tradingDays("2026-01-02", "2026-03-06", ["2026-01-19", "2026-02-16"])
     const market = syntheticMarket({ tickers: DEMO_TICKERS, seed, days, utcOffsetHours: -5 })

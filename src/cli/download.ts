@@ -16,9 +16,7 @@ import { AlpacaHistoryLive } from "../layers/AlpacaHistory.js"
 import { AlpacaRateLimiterLive, type AlpacaSettingsInput, makeAlpacaSettings } from "../layers/alpaca/client.js"
 import { KeysRefused } from "../services/Broker.js"
 import { download, type DownloadProgress, type DownloadSummary, fetchedRanges, inspectFolder } from "../programs/download.js"
-import { checkFlags, orFail, stringFlag, timeFlag, UsageError } from "./args.js"
-
-type Flags = ReadonlyMap<string, string | true>
+import { UsageError } from "./options.js"
 
 export interface DownloadOverrides {
   /** Settings over the config's (tests: an emulator's address and keys, a small page). */
@@ -99,16 +97,13 @@ export const formatDownload = (s: DownloadSummary, shownDir: string): string => 
 }
 
 /** `download --config FILE --start ISO --end ISO [--out DIR]`: into `--out`, else the config's `data.bars`. */
-export const downloadCommand = (flags: Flags) =>
+export const downloadCommand = (options: { readonly config: string; readonly start: number; readonly end: number; readonly out?: string | undefined }) =>
   Effect.gen(function* () {
-    const bad = checkFlags("download", flags, { required: ["config", "start", "end"], optional: ["out"] })
-    if (bad !== undefined) return yield* bad
-    const start = (yield* orFail(timeFlag(flags, "start")))!
-    const end = (yield* orFail(timeFlag(flags, "end")))!
+    const { start, end } = options
     if (end <= start) return yield* new UsageError({ detail: "download: --end must be after --start" })
     const path = yield* Path.Path
-    const deployment = yield* loadDeployment(stringFlag(flags, "config")!)
-    const out = stringFlag(flags, "out")
+    const deployment = yield* loadDeployment(options.config)
+    const out = options.out
     const dir = out !== undefined ? path.resolve(out) : deployment.barsDir
     if (dir === undefined) {
       return yield* new ConfigError({ file: deployment.configFile, field: "data.bars", detail: "names no bars folder: set data.bars, or give --out DIR" })

@@ -22,9 +22,7 @@ import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
 import { OnnxPolicyLive } from "../layers/OnnxPolicy.js"
 import { probeOnnx } from "../layers/OnnxProbe.js"
 import { isTemporary, temporaryName } from "../programs/atomic.js"
-import { checkFlags, orFail, stringFlag, UsageError } from "./args.js"
-
-type Flags = ReadonlyMap<string, string | true>
+import { orFail, UsageError } from "./options.js"
 
 const LAYOUTS = LayoutName.literals
 
@@ -220,23 +218,31 @@ export const register = (options: RegisterOptions) =>
     return { dir, lines } satisfies Registration
   })
 
-export const registerCommand = (flags: Flags) =>
+export const registerCommand = (options: {
+  readonly onnx: string
+  readonly env: string
+  readonly tickers: string
+  readonly name: string
+  readonly version: string
+  readonly normalization?: string | undefined
+  readonly registry?: string | undefined
+  readonly layout?: string | undefined
+  readonly output?: string | undefined
+}) =>
   Effect.gen(function* () {
-    const bad = checkFlags("register", flags, { required: ["onnx", "env", "tickers", "name", "version"], optional: ["normalization", "registry", "layout", "output"] })
-    if (bad !== undefined) return yield* bad
-    const tickers = yield* orFail(parseTickers(stringFlag(flags, "tickers")!))
-    const name = yield* orFail(folderName("name", stringFlag(flags, "name")!))
-    const version = yield* orFail(folderName("version", stringFlag(flags, "version")!))
+    const tickers = yield* orFail(parseTickers(options.tickers))
+    const name = yield* orFail(folderName("name", options.name))
+    const version = yield* orFail(folderName("version", options.version))
     const result = yield* register({
-      onnx: stringFlag(flags, "onnx")!,
-      env: stringFlag(flags, "env")!,
+      onnx: options.onnx,
+      env: options.env,
       tickers,
       name,
       version,
-      normalization: stringFlag(flags, "normalization"),
-      registry: stringFlag(flags, "registry") ?? "model_registry",
-      layout: stringFlag(flags, "layout"),
-      output: stringFlag(flags, "output")
+      normalization: options.normalization,
+      registry: options.registry ?? "model_registry",
+      layout: options.layout,
+      output: options.output
     })
     yield* Console.log(result.lines.join("\n"))
     return 0

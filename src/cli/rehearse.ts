@@ -15,18 +15,15 @@ import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
 import { simulatedFees } from "../domain/Config.js"
 import { ofType, readJournal } from "../domain/Journal.js"
-import { describeFaults, FAULT_FLAGS, loadBarsDir, startEmulator, type FaultCounts, type FaultOptions } from "../emulator/index.js"
+import { describeFaults, loadBarsDir, startEmulator, type FaultCounts, type FaultOptions } from "../emulator/index.js"
 import { Market } from "../emulator/market.js"
 import { alpacaSettingsForEmulator, makeEmulatorTraffic } from "../layers/alpaca/emulator.js"
 import { driveVirtualClock, makeFiberActivity, makeVirtualClock } from "../layers/VirtualClock.js"
 import { BarsFileError } from "../services/MarketData.js"
-import { checkFlags, intFlag, orFail, stringFlag, timeFlag, UsageError } from "./args.js"
 import { ensureSimulationBars } from "./commands.js"
+import { UsageError } from "./options.js"
 import { formatComparison, runCompare } from "./compare.js"
-import { faultFlags } from "./emulator.js"
 import { runTrade } from "./trade.js"
-
-type Flags = ReadonlyMap<string, string | true>
 
 export interface RehearsalOptions {
   /** `DIR`: `paper/journal.jsonl`, `backtest/`, `compare.json`. */
@@ -243,18 +240,19 @@ export const formatRehearsal = (r: RehearsalResult, faults: FaultOptions | undef
 }
 
 /** `rehearse --config FILE --out DIR [--start ISO] [--end ISO] [--max-steps N]` plus the emulator's fault flags. */
-export const rehearseCommand = (flags: Flags) =>
+export const rehearseCommand = (options: {
+  readonly config: string
+  readonly out: string
+  readonly start?: number | undefined
+  readonly end?: number | undefined
+  readonly maxSteps?: number | undefined
+  readonly faults?: FaultOptions | undefined
+}) =>
   Effect.gen(function* () {
-    const bad = checkFlags("rehearse", flags, { required: ["config", "out"], optional: ["start", "end", "max-steps", ...FAULT_FLAGS] })
-    if (bad !== undefined) return yield* bad
-    const start = yield* orFail(timeFlag(flags, "start"))
-    const end = yield* orFail(timeFlag(flags, "end"))
-    const maxSteps = yield* orFail(intFlag(flags, "max-steps", 1))
-    const parsed = faultFlags(flags)
-    const faults = yield* orFail(parsed instanceof UsageError ? new UsageError({ detail: parsed.detail.replace(/^emulator:/, "rehearse:") }) : parsed)
+    const { start, end, maxSteps, faults } = options
     const path = yield* Path.Path
-    const outDir = path.resolve(stringFlag(flags, "out")!)
-    const deployment = yield* loadDeployment(stringFlag(flags, "config")!)
+    const outDir = path.resolve(options.out)
+    const deployment = yield* loadDeployment(options.config)
     // a download folder gets the period (and the indicators' warm-up) first, as for a backtest
     yield* ensureSimulationBars(deployment, { start, end })
     const result = yield* runRehearsal(deployment, { outDir, start, end, maxSteps, faults })

@@ -22,10 +22,7 @@ import { OnnxPolicyLive } from "../layers/OnnxPolicy.js"
 import type { Fees } from "../core/ledger.js"
 import type { SessionSummary } from "../programs/decide.js"
 import { backoffSchedule, trade } from "../programs/trade.js"
-import { checkFlags, intFlag, orFail, stringFlag } from "./args.js"
 import { checkModelFit, guardLimits, riskLimits } from "./commands.js"
-
-type Flags = ReadonlyMap<string, string | true>
 
 /** Where the keys were read from, for a refusal's message (never the keys). */
 const describeKeysSource = (source: string | undefined): string =>
@@ -218,15 +215,17 @@ export const formatSession = (s: SessionSummary, journalPath: string): string =>
 }
 
 /** `trade --config FILE [--max-steps N] [--metrics-port P] [--allow-live] [--fresh-journal]`. */
-export const tradeCommand = (flags: Flags) =>
+export const tradeCommand = (options: {
+  readonly config: string
+  readonly maxSteps?: number | undefined
+  readonly metricsPort?: number | undefined
+  readonly allowLive: boolean
+  readonly freshJournal: boolean
+}) =>
   Effect.gen(function* () {
-    const bad = checkFlags("trade", flags, { required: ["config"], optional: ["max-steps", "metrics-port"], switches: ["allow-live", "fresh-journal"] })
-    if (bad !== undefined) return yield* bad
-    const maxSteps = yield* orFail(intFlag(flags, "max-steps", 1))
-    const metricsPort = yield* orFail(intFlag(flags, "metrics-port", 1))
-    const deployment = yield* loadDeployment(stringFlag(flags, "config")!)
-    yield* checkPaperOnly(deployment, flags.get("allow-live") === true)
-    const { summary, journalPath } = yield* runTrade(deployment, { maxSteps, metricsPort, moveAsideJournal: flags.get("fresh-journal") === true })
+    const deployment = yield* loadDeployment(options.config)
+    yield* checkPaperOnly(deployment, options.allowLive)
+    const { summary, journalPath } = yield* runTrade(deployment, { maxSteps: options.maxSteps, metricsPort: options.metricsPort, moveAsideJournal: options.freshJournal })
     yield* Console.log(formatSession(summary, journalPath))
     return 0
   })

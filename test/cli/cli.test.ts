@@ -170,8 +170,9 @@ describe("features", () => {
 
   it("rejects unknown indicators, commands and options with exit 2", () => {
     expectCleanError(cli("features", "--indicators", "macd,bogus_9", "--bars", "x.csv"), 2, /bogus_9/)
-    expectCleanError(cli("frobnicate"), 2, /unknown command 'frobnicate'/)
-    expectCleanError(cli("backtest", "--config", "x.yaml", "--out", "o", "--speed", "3"), 2, /unknown option --speed/)
-    expectCleanError(cli("backtest", "--config", "x.yaml"), 2, /--out is required/)
+    expectCleanError(cli("frobnicate"), 2, /^error: Invalid subcommand for rl-paper-trader - use one of 'demo', 'trade', .*'emulator'/)
+    expectCleanError(cli("backtest", "--config", "x.yaml", "--out", "o", "--speed", "3"), 2, /^error: Received unknown argument: '--speed'/)
+    expectCleanError(cli("backtest", "--config", "x.yaml"), 2, /^error: Expected to find option: '--out'/)
+    expectCleanError(cli("backtest", "--confg", "x.yaml", "--out", "o"), 2, /^error: The flag '--confg' is not recognized\. Did you mean '--config'\?/)
   })
 })

@@ -114,6 +114,6 @@ describe("rehearse (the live path against the emulator on one virtual clock)", (
     expect(noBars.stderr).toMatch(/data\.bars/)
     const badRate = run("--config", CONFIG, "--out", path.join(dir, "out"), "--rate-429", "2")
     expect(badRate.status).toBe(2)
-    expect(badRate.stderr).toMatch(/rehearse: --rate-429 must be a number between 0 and 1/)
+    expect(badRate.stderr).toMatch(/^error: --rate-429 must be a number between 0 and 1, got '2'\n$/)
   }, 30_000)
 })
