@@ -56,7 +56,8 @@ const quantiles = (now: MetricState.MetricState.Histogram, before: MetricState.M
   const at = (q: number) => {
     const need = Math.ceil(q * count)
     const hit = now.buckets.find(([, n], i) => n - before.buckets[i][1] >= need)
-    return hit === undefined || !Number.isFinite(hit[0]) ? now.max : hit[0]
+    // a bucket's bound can exceed the largest sample: the max is a tighter "at most"
+    return Math.round((hit === undefined || !Number.isFinite(hit[0]) ? now.max : Math.min(hit[0], now.max)) * 100) / 100
   }
   return { samples: count, p50_at_most: at(0.5), p99_at_most: at(0.99), max: Math.round(now.max * 100) / 100 }
 }
