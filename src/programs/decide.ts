@@ -447,6 +447,18 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
         state.firstPrices ??= closes
         yield* portfolioRecord(decisionTime, barTime, snapshot)
 
+        // what the kernel reads this step (a step where every ticker holds observes it too)
+        const stepInput: StepInput = {
+          barTime,
+          ledger: snapshot,
+          closes,
+          indicators: current.map((f) => f!.values),
+          present: tickers.map((t) => bars.has(t)),
+          turbulence: state.turbulenceValue,
+          cooldown: state.cooldown,
+          guardMode: state.guard.mode,
+          noNewPositions: intraday && stopOpeningMs > 0 && input.barEnd >= input.close - stopOpeningMs
+        }
         let intents: ReadonlyArray<OrderIntent>
         const day = newYorkDay(barTime)
         if (intraday && settings.flattenAtClose === true && (input.barEnd >= input.close - flattenLeadMs || state.flattenedDay === day)) {
@@ -460,17 +472,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
           // no ticker has its bar, or none could trade (the broker is out): every ticker holds
           // whatever the policy says, so it is not asked (`action: []`); the record says why each held
           const holds = input.holdAll === undefined ? input.holds : tickers.map((ticker) => ({ ticker, reason: input.holdAll! }))
-          const observation = observe(kernel, {
-            barTime,
-            ledger: snapshot,
-            closes,
-            indicators: current.map((f) => f!.values),
-            present: tickers.map((t) => bars.has(t)),
-            turbulence: state.turbulenceValue,
-            cooldown: state.cooldown,
-            guardMode: state.guard.mode,
-            noNewPositions: true
-          })
+          const observation = observe(kernel, { ...stepInput, noNewPositions: true })
           intents = []
           yield* journal.append({
             type: "decision",
@@ -485,17 +487,6 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
           yield* countDecision(now)
           yield* endStep(holds.length)
         } else {
-          const stepInput: StepInput = {
-            barTime,
-            ledger: snapshot,
-            closes,
-            indicators: current.map((f) => f!.values),
-            present: tickers.map((t) => bars.has(t)),
-            turbulence: state.turbulenceValue,
-            cooldown: state.cooldown,
-            guardMode: state.guard.mode,
-            noNewPositions: intraday && stopOpeningMs > 0 && input.barEnd >= input.close - stopOpeningMs
-          }
           const observation = observe(kernel, stepInput)
           const action = yield* policy.act(observation)
           const problem = nonFiniteProblem(action)
