@@ -72,6 +72,14 @@ export const SessionStart = rec("session_start", {
   mode: Schema.optional(Schema.String)
 })
 
+/** The news a decision saw for one ticker: each article's id and the version (`updated_at`) used, and the news features' values by name. */
+export const NewsSeen = Schema.Struct({
+  ticker: Schema.String,
+  items: Schema.Array(Schema.Struct({ id: Schema.Number, updated_at: Time })),
+  features: Schema.Record({ key: Schema.String, value: Num })
+})
+export type NewsSeen = typeof NewsSeen.Type
+
 export const Decision = rec("decision", {
   time: Time,
   bar_time: Time,
@@ -80,7 +88,9 @@ export const Decision = rec("decision", {
   orders: Schema.Array(OrderLine),
   holds: Schema.optional(Schema.Array(HoldLine)),
   risk: Schema.optional(Schema.Array(RiskLine)),
-  state: Schema.optional(DecisionState)
+  state: Schema.optional(DecisionState),
+  /** For a model with news features: what each ticker's features were computed from. */
+  news: Schema.optional(Schema.Array(NewsSeen))
 })
 
 /**
@@ -162,6 +172,25 @@ export const KillSwitch = rec("kill_switch", { time: Time, loss: Schema.Number, 
 export const CircuitOpen = rec("circuit_open", { time: Time, rejections: Schema.Number, untilStep: Schema.Number })
 export const CircuitClosed = rec("circuit_closed", { time: Time })
 
+/** A feature's value against its training statistics (model.yaml `observation_stats`). */
+export const DriftLine = Schema.Struct({
+  /** The observation feature's name, e.g. `macd[SYNA]`, `cash`. */
+  feature: Schema.String,
+  index: Schema.Number,
+  value: Num,
+  /** The training range it left, and the rolling population stability index over the window. */
+  min: Schema.Number,
+  max: Schema.Number,
+  psi: Schema.optional(Num),
+  /** `out_of_range` (the value left the training range) or `psi` (the rolling PSI passed its threshold). */
+  reason: Schema.Literal("out_of_range", "psi")
+})
+export type DriftLine = typeof DriftLine.Type
+/** Observations left the training distribution: journaled once per episode, when it starts, naming the features. */
+export const Drift = rec("drift", { time: Time, bar_time: Time, features: Schema.Array(DriftLine) })
+/** Every feature is back within its training statistics; `since` is when the episode's `drift` was journaled. */
+export const DriftEnd = rec("drift_end", { time: Time, bar_time: Time, since: Time })
+
 export const JournalRecord = Schema.Union(
   SessionStart,
   Decision,
@@ -189,7 +218,9 @@ export const JournalRecord = Schema.Union(
   NoHistory,
   KillSwitch,
   CircuitOpen,
-  CircuitClosed
+  CircuitClosed,
+  Drift,
+  DriftEnd
 )
 export type JournalRecord = typeof JournalRecord.Type
 export type RecordType = JournalRecord["type"]

@@ -72,6 +72,22 @@ export interface SessionSummary {
   readonly buyAndHoldReturn: number
 }
 
+/** A session's state for a live status page (`/status`). */
+export interface SessionStatus {
+  readonly steps: number
+  readonly cash: number
+  readonly equity: number
+  /** Equity when the session started. */
+  readonly initialEquity: number
+  readonly positions: Readonly<Record<string, number>>
+  readonly prices: Readonly<Record<string, number>>
+  readonly openOrders: ReadonlyArray<{ readonly client_order_id: string; readonly ticker: string; readonly side: "buy" | "sell"; readonly qty: number; readonly filled_qty: number }>
+  readonly guardMode: string
+  readonly lastDecision:
+    | { readonly barTime: number; readonly decisionTime: number; readonly orders: ReadonlyArray<{ readonly ticker: string; readonly side: "buy" | "sell"; readonly qty: number; readonly client_order_id: string }>; readonly holds: ReadonlyArray<Hold> }
+    | undefined
+}
+
 /** A ticker that does not trade in a step, and why. */
 export interface Hold {
   readonly ticker: string
@@ -180,6 +196,8 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       intents: 0,
       /** Steps in a row whose policy output was not finite (refused). */
       policyErrors: 0,
+      /** The latest decision's bar time, orders and holds, for a live status. */
+      lastDecision: undefined as SessionStatus["lastDecision"],
       /** The New York day whose flatten has been decided: its later bars only sell what remains. */
       flattenedDay: undefined as number | undefined
     }
@@ -515,6 +533,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
         }
         for (const intent of intents) state.ledger.intend(intent, closes[tickers.indexOf(intent.ticker)])
         state.intents += intents.length
+        state.lastDecision = { barTime, decisionTime, orders: intents.map(orderLine), holds: input.holdAll === undefined ? input.holds : tickers.map((ticker) => ({ ticker, reason: input.holdAll! })) }
         return intents.map(toRequest)
       })
 
@@ -639,6 +658,21 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       end,
       atClose,
       steps: () => state.steps,
+      /** What the session holds now: the ledger's cash, positions, marks and open orders, and its latest decision. */
+      status: (): SessionStatus => {
+        const snapshot = state.ledger.snapshot()
+        return {
+          steps: state.steps,
+          cash: snapshot.cash,
+          equity: snapshot.equity,
+          initialEquity: state.equity[0] ?? snapshot.equity,
+          positions: state.ledger.positionMap(),
+          prices: state.ledger.markMap(),
+          openOrders: state.ledger.openOrders().map((o) => ({ client_order_id: o.clientOrderId, ticker: o.ticker, side: o.side, qty: o.qty, filled_qty: o.filledQty })),
+          guardMode: state.guard.mode,
+          lastDecision: state.lastDecision
+        }
+      },
       /** Orders the ledger holds open (sent or about to be). */
       hasOpenOrders: () => state.ledger.hasOpenOrders(),
       /** Bars up to this time were decided before a restart: never decide them again. */
