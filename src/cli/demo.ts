@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect } from "effect"
-import { barsToCsv, syntheticMarket, tradingDays } from "../core/synthetic-market.js"
+import { barsToCsv, syntheticMarketWithRegimes, tradingDays } from "../core/synthetic-market.js"
+import { newsToJsonl, syntheticNews } from "../core/synthetic-news.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
 import { readYaml } from "../config/yaml.js"
@@ -159,7 +160,7 @@ export const trainCommand = (options: {
     return 0
   })
 
-/** `synth`: writes the demo's seeded synthetic bars. */
+/** `synth`: writes the demo's seeded synthetic bars, and `news.jsonl`: articles whose tone leads the regimes a little. */
 export const synthCommand = (options: { readonly out: string; readonly seed?: number | undefined }) =>
   Effect.gen(function* () {
     const seed = options.seed ?? 42
@@ -168,10 +169,12 @@ export const synthCommand = (options: { readonly out: string; readonly seed?: nu
     const outDir = path.resolve(options.out)
     // Winter dates only, so New York stays at UTC−5; MLK day and Presidents' Day are holidays.
     const days = tradingDays("2026-01-02", "2026-03-06", ["2026-01-19", "2026-02-16"])
-    const market = syntheticMarket({ tickers: DEMO_TICKERS, seed, days, utcOffsetHours: -5 })
+    const { bars: market, regimes } = syntheticMarketWithRegimes({ tickers: DEMO_TICKERS, seed, days, utcOffsetHours: -5 })
+    const news = syntheticNews({ seed: seed + 1, bars: market, regimes })
     yield* fs.makeDirectory(outDir, { recursive: true })
     for (const [ticker, bars] of market) yield* fs.writeFileString(path.join(outDir, `${ticker}.csv`), barsToCsv(bars))
-    yield* Console.log(`wrote ${market.size} tickers × ${days.length} days × 390 one-minute bars to ${outDir}`)
+    yield* fs.writeFileString(path.join(outDir, "news.jsonl"), newsToJsonl(news))
+    yield* Console.log(`wrote ${market.size} tickers × ${days.length} days × 390 one-minute bars and ${news.length} news article versions to ${outDir}`)
     return 0
   })
 

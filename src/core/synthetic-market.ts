@@ -15,12 +15,18 @@ export interface SyntheticMarketOptions {
  * regimes (up or down, switching with probability 1/2000 per minute), with a common market factor and
  * independent noise. Prices are rounded to cents; OHLC are consistent.
  */
-export const syntheticMarket = (options: SyntheticMarketOptions): ReadonlyMap<string, ReadonlyArray<Bar>> => {
+export const syntheticMarket = (options: SyntheticMarketOptions): ReadonlyMap<string, ReadonlyArray<Bar>> => syntheticMarketWithRegimes(options).bars
+
+/** The synthetic market and, per ticker and bar, the regime (+1 up, −1 down) that drove it: what the demo's news hints at. */
+export const syntheticMarketWithRegimes = (
+  options: SyntheticMarketOptions
+): { readonly bars: ReadonlyMap<string, ReadonlyArray<Bar>>; readonly regimes: ReadonlyMap<string, Int8Array> } => {
   const rng = new Rng(options.seed)
   const n = options.tickers.length
   const price = options.tickers.map((_, i) => 50 + 40 * i + 20 * rng.uniform())
   const regime: Array<number> = options.tickers.map(() => (rng.uniform() < 0.5 ? 1 : -1))
   const out = options.tickers.map(() => [] as Array<Bar>)
+  const regimes = options.tickers.map(() => new Int8Array(options.days.length * 390))
   const drift = 0.00004
   const sigma = 0.00067
   for (const day of options.days) {
@@ -42,12 +48,13 @@ export const syntheticMarket = (options: SyntheticMarketOptions): ReadonlyMap<st
           close: cents(c),
           volume: 200 + Math.floor(rng.uniform() * 1800)
         }
+        regimes[i][out[i].length] = regime[i]
         out[i].push(bar)
         price[i] = c
       }
     }
   }
-  return new Map(options.tickers.map((t, i) => [t, out[i]]))
+  return { bars: new Map(options.tickers.map((t, i) => [t, out[i]])), regimes: new Map(options.tickers.map((t, i) => [t, regimes[i]])) }
 }
 
 /** Weekdays from `from` to `to` inclusive (`YYYY-MM-DD`), less the given holidays. */

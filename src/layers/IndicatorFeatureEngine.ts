@@ -1,14 +1,21 @@
 import { Effect, Layer } from "effect"
 import type { Bar } from "../core/bar.js"
 import { type IndicatorDefinition, type IndicatorStream, resolveIndicator } from "../core/indicators/index.js"
+import { planFeatures } from "../core/feature-plan.js"
 import type { IndicatorSpec } from "../domain/Config.js"
 import { FeatureEngine, FeatureError } from "../services/FeatureEngine.js"
 
 
-/** Resolves indicator specs, or fails naming the first one that is unknown or malformed. */
+/**
+ * Resolves the indicator specs of a feature list, or fails naming the first one that is unknown or
+ * malformed. News features in the list (`sentiment_mean_60m`, …) are not indicators: they are left
+ * out here and computed by the session from the news (see core/feature-plan.ts).
+ */
 export const resolveIndicators = (specs: ReadonlyArray<IndicatorSpec>): ReadonlyArray<IndicatorDefinition> | string => {
+  const plan = planFeatures(specs)
+  if (typeof plan === "string") return plan
   const defs: Array<IndicatorDefinition> = []
-  for (const spec of specs) {
+  for (const spec of plan.indicators) {
     const resolved = resolveIndicator(spec)
     if (!resolved.ok) return resolved.error
     defs.push(resolved.value)
