@@ -19,7 +19,7 @@ import { runBacktest } from "./cli/commands.js"
 import { runTrade } from "./cli/trade.js"
 import { loadDeployment } from "./config/deployment.js"
 import { loadBarsDir, startEmulator } from "./emulator/index.js"
-import { alpacaSettingsForEmulator } from "./layers/alpaca/emulator.js"
+import { alpacaSettingsForEmulator } from "./cli/alpaca-emulator.js"
 import { TradingMetrics } from "./programs/metrics.js"
 
 const file = (relative: string) => fileURLToPath(new URL(`../${relative}`, import.meta.url))

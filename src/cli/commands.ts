@@ -1,13 +1,11 @@
-import { FileSystem, Path } from "@effect/platform"
+import { Path } from "@effect/platform"
 import { Console, Duration, Effect, Layer } from "effect"
-import { parseBarsCsv } from "../core/bars-csv.js"
 import { modelMismatches } from "../core/compatibility.js"
-import { featureTable } from "../core/indicators/index.js"
+import { planFeatures } from "../core/feature-plan.js"
 import type { RiskLimits } from "../core/risk.js"
 import type { RiskConfig } from "../domain/Config.js"
 import { type Deployment, loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
-import { checkReadableFile, MAX_BYTES } from "../config/files.js"
 import { intervalMillis, simulatedTickerFees } from "../domain/Config.js"
 import type { IndicatorDefinition } from "../core/indicators/index.js"
 import { JsonlJournalLive } from "../layers/JsonlJournal.js"
@@ -16,12 +14,12 @@ import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
 import { loadBarTape } from "../layers/SimExchange.js"
 import { SimulationLive } from "../layers/Simulation.js"
 import { withSimClock } from "../layers/SimClock.js"
-import { BarsFileError } from "../services/MarketData.js"
 import { ModelError } from "../services/Policy.js"
 import { backtest, type BacktestReport } from "../programs/backtest.js"
 import type { SessionGuardLimits } from "../programs/decide.js"
-import { orFail, parseIndicatorList, UsageError } from "./options.js"
 import { type DownloadOverrides, ensureBars } from "./download.js"
+import { replayNewsLayer } from "./news.js"
+import { TerminalProgress } from "./progress.js"
 
 export const guardLimits = (risk: RiskConfig): SessionGuardLimits => ({
   dailyLossLimit: risk.daily_loss_limit,
@@ -61,7 +59,16 @@ export const checkModelFit = (deployment: Deployment) =>
     if (typeof indicators === "string") {
       return yield* new ConfigError({ file: deployment.environmentFile, field: "tech_indicators", detail: indicators })
     }
-    return { card, indicators }
+    const plan = planFeatures(card.tech_indicators)
+    const newsFeatures = typeof plan === "string" ? [] : plan.news.map((f) => f.name)
+    if (newsFeatures.length > 0 && deployment.news === undefined) {
+      return yield* new ConfigError({
+        file: deployment.configFile,
+        field: "news",
+        detail: `is missing: the model reads news features (${newsFeatures.join(", ")}); add \`news:\` (a \`file:\` to replay in backtests; live trading reads Alpaca's news)`
+      })
+    }
+    return { card, indicators, newsFeatures }
   })
 
 /** Bars a session reads before its first decision: as the live session fetches (src/programs/decide.ts). */
@@ -96,7 +103,7 @@ export const prepareSimulation = (configFile: string, options: SimulationOptions
   Effect.gen(function* () {
     const deployment = yield* loadDeployment(configFile)
     const env = deployment.environment
-    const { card, indicators } = yield* ensureSimulationBars(deployment, options)
+    const { card, indicators, newsFeatures } = yield* ensureSimulationBars(deployment, options)
     const barsDir = deployment.barsDir!
     // the whole tape stays loaded: bars before the period warm the indicators, and the calendar
     // (session closes) must not end where the period does
@@ -106,8 +113,13 @@ export const prepareSimulation = (configFile: string, options: SimulationOptions
     }
     // the simulated broker books `simulation.fees`; the decision rules keep the environment's costs
     const fees = simulatedTickerFees(deployment.config.simulation, env)
+    const news = newsFeatures.length === 0 ? undefined : deployment.news
+    if (news !== undefined && news.file === undefined) {
+      return yield* new ConfigError({ file: deployment.configFile, field: "news.file", detail: `is missing: a simulation replays a news file for the model's news features (${newsFeatures.join(", ")})` })
+    }
     const layer = SimulationLive({ tape, tickers: card.tickers, indicators, environment: env, simulation: deployment.config.simulation, intervalMs: intervalMillis[deployment.config.interval], fees }).pipe(
-      Layer.merge(OnnxPolicyLive(deployment.modelDir))
+      Layer.merge(OnnxPolicyLive(deployment.modelDir)),
+      Layer.merge(news === undefined ? Layer.empty : replayNewsLayer({ ...news, file: news.file! }, card.tickers))
     )
     return { deployment, card, tape, layer }
   })
@@ -123,7 +135,7 @@ export const backtestCommand = (options: {
   Effect.gen(function* () {
     const path = yield* Path.Path
     const outDir = path.resolve(options.out)
-    const report = yield* runBacktest(options.config, outDir, { start: options.start, end: options.end, maxSteps: options.maxSteps })
+    const report = yield* runBacktest(options.config, outDir, { start: options.start, end: options.end, maxSteps: options.maxSteps }).pipe(Effect.provide(TerminalProgress))
     yield* Console.log(formatReport(report, outDir))
     return 0
   })
@@ -155,7 +167,8 @@ export const runBacktest = (
       stopOpeningBeforeClose: Duration.minutes(deployment.config.market.stop_opening_minutes_before_close),
       flattenAtClose: deployment.config.market.flatten_at_close,
       flattenLead: deployment.config.market.flatten_lead_minutes === undefined ? undefined : Duration.minutes(deployment.config.market.flatten_lead_minutes),
-      outDir
+      outDir,
+      modelDir: deployment.modelDir
     }).pipe(withSimClock(options.start ?? tape.times[0]), Effect.provide(Layer.merge(layer, journal)))
   })
 
@@ -168,26 +181,5 @@ export const formatReport = (r: BacktestReport, outDir: string): string =>
     `equity ${money(r.initial_equity)} → ${money(r.final_equity)} (${r.total_return >= 0 ? "+" : ""}${pct(r.total_return)})`,
     `sharpe ${r.sharpe.toFixed(2)}  max drawdown ${pct(r.max_drawdown)}  turnover ${r.turnover.toFixed(2)}`,
     `benchmarks over the same bars: holding cash +0.00 %, equal-weight buy & hold ${r.buy_and_hold_return >= 0 ? "+" : ""}${pct(r.buy_and_hold_return)}`,
-    `journal ${outDir}/journal.jsonl  report ${outDir}/report.json`
+    `journal ${outDir}/journal.jsonl  report ${outDir}/report.html (data: report.json)`
   ].join("\n")
-
-/** `features`: the indicators of a bars CSV, as a table on stdout. */
-export const featuresCommand = (options: { readonly indicators: string; readonly bars: string }) =>
-  Effect.gen(function* () {
-    const specs = yield* orFail(parseIndicatorList(options.indicators))
-    if (specs.length === 0) return yield* new UsageError({ detail: "features: --indicators lists no indicator" })
-    const definitions = resolveIndicators(specs)
-    if (typeof definitions === "string") return yield* new UsageError({ detail: `features: ${definitions}` })
-    const fs = yield* FileSystem.FileSystem
-    const file = options.bars
-    yield* checkReadableFile(file, { maxBytes: MAX_BYTES.barsCsv, what: "the bars file" }).pipe(
-      Effect.mapError((e) => new BarsFileError({ file, problems: [{ line: 0, message: e.detail }] }))
-    )
-    const text = yield* fs.readFileString(file).pipe(
-      Effect.mapError(() => new BarsFileError({ file, problems: [{ line: 0, message: "cannot read the bars file" }] }))
-    )
-    const parsed = parseBarsCsv(text)
-    if (parsed.problems.length > 0) return yield* new BarsFileError({ file, problems: parsed.problems })
-    yield* Effect.sync(() => process.stdout.write(featureTable(parsed.rows, definitions)))
-    return 0
-  })

@@ -2,7 +2,9 @@ import * as fs from "node:fs"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect } from "effect"
 import { compareJournals, type SessionComparison } from "../core/compare.js"
+import { loadDeployment } from "../config/deployment.js"
 import { readJournal } from "../domain/Journal.js"
+import { writeReport } from "../programs/report.js"
 import { BarsFileError } from "../services/MarketData.js"
 import { UsageError } from "./options.js"
 import { runBacktest } from "./commands.js"
@@ -13,7 +15,7 @@ import { runBacktest } from "./commands.js"
  * every decision that differs. The backtest starts when the paper session did (the same warm-up
  * history), replays every bar up to the paper's last decision, and decides exactly the bars the
  * paper session decided on: a bar the paper skipped only feeds the backtest's indicators.
- * Writes `DIR/compare.json` and `DIR/backtest/`.
+ * Writes `DIR/compare.json`, `DIR/backtest/` and the report of the two (`DIR/report.html`, `DIR/report.json`).
  */
 export const runCompare = (configFile: string, paperJournal: string, outDir: string) =>
   Effect.gen(function* () {
@@ -40,6 +42,16 @@ export const runCompare = (configFile: string, paperJournal: string, outDir: str
     const backtest = readJournal(yield* fs_.readFile(path.join(backtestDir, "journal.jsonl")))
     const comparison = compareJournals(paper.records, backtest.records)
     yield* fs_.writeFileString(path.join(outDir, "compare.json"), JSON.stringify(comparison, null, 2) + "\n")
+    // paper against backtest, every divergence marked with its cause
+    const deployment = yield* loadDeployment(configFile)
+    yield* writeReport({
+      journal: paperJournal,
+      vs: path.join(backtestDir, "journal.jsonl"),
+      compare: path.join(outDir, "compare.json"),
+      out: path.join(outDir, "report.html"),
+      json: path.join(outDir, "report.json"),
+      modelDir: deployment.modelDir
+    })
     return comparison
   })
 

@@ -1,23 +1,26 @@
 /**
  * `register --onnx FILE --env FILE --tickers A,B,… --name N --version V [--normalization FILE]
- * [--registry DIR] [--layout L] [--output NAME]`: an exported policy into a model registry folder.
+ * [--observations FILE] [--registry DIR] [--layout L] [--output NAME]`: an exported policy into a
+ * model registry folder.
  * The graph is inspected (input and output names, shapes, batch), run once, its action output
  * chosen, its sizes checked against the layout the environment file implies; the folder —
  * `model.onnx`, `model.yaml`, a copy of the environment file — appears whole or not at all, and is
- * read back by the loader a deployment uses before it is moved into place.
+ * read back by the loader a deployment uses before it is moved into place. The drift alarms'
+ * training statistics come from `--observations` (a sample of training observations), else from
+ * the VecNormalize statistics (a normal approximation), else there are none and drift checks are off.
  */
 import { createHash } from "node:crypto"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect, Layer, Schema } from "effect"
-import * as YAML from "yaml"
-import { observationSize } from "../core/layouts.js"
+import { TrainingStatisticsBuilder, statisticsFromNormalization } from "../core/drift.js"
+import { observationFeatureNames, observationSize } from "../core/layouts.js"
 import { batchOf, chooseActionOutput, describeTensor, inspectOnnx, observationInput } from "../core/onnx-inspect.js"
 import { loadEnvironment, readConfigDocument } from "../config/environment.js"
 import { ConfigError } from "../config/errors.js"
 import { checkReadableFile, MAX_BYTES } from "../config/files.js"
 import { decodeDocument } from "../config/yaml.js"
 import { type EnvironmentConfig, Ticker } from "../domain/Config.js"
-import { LayoutName, Normalization, VecNormalizeStats } from "../domain/Model.js"
+import { LayoutName, modelCardYaml, Normalization, type ObservationStats, VecNormalizeStats } from "../domain/Model.js"
 import { resolveIndicators } from "../layers/IndicatorFeatureEngine.js"
 import { OnnxPolicyLive } from "../layers/OnnxPolicy.js"
 import { probeOnnx } from "../layers/OnnxProbe.js"
@@ -84,7 +87,7 @@ const loadNormalization = (file: string, size: number) =>
             (s) => s.norm_obs !== false,
             () => new ConfigError({ file, field: "norm_obs", detail: "is false: the observations were not normalized, leave out --normalization" })
           ),
-          Effect.map((s) => ({ mean: s.obs_rms.mean, var: s.obs_rms.var, clip_obs: s.clip_obs, epsilon: s.epsilon }))
+          Effect.map((s) => ({ mean: s.obs_rms.mean, var: s.obs_rms.var, clip_obs: s.clip_obs, epsilon: s.epsilon, count: s.obs_rms.count }))
         )
       : yield* decodeDocument(Normalization, doc, { unknownKeys: "error" })
     const prefix = sb3 ? "obs_rms." : ""
@@ -95,7 +98,108 @@ const loadNormalization = (file: string, size: number) =>
         return yield* new ConfigError({ file, field: at, ...(line === undefined ? {} : { line }), detail: `has ${values.length} values, the observation has ${size}` })
       }
     }
-    return stats
+    const { count, ...normalization } = { count: undefined, ...stats }
+    return { normalization, count }
+  })
+
+/** The most bytes an observations file may have (a float64 sample of 100 000 observations × 300 features is 240 MB). */
+const OBSERVATIONS_MAX_BYTES = 256 * 1024 * 1024
+
+/** Fewer training observations than this cannot place ten PSI bins. */
+export const MIN_OBSERVATIONS = 100
+
+/** Where an observations file went wrong: the line of a CSV (a .npy's row is in the detail), and what. */
+export interface ObservationsProblem {
+  readonly line?: number | undefined
+  readonly detail: string
+}
+
+/**
+ * Observations as CSV: one per line, comma-separated numbers; a first line that is not all numbers
+ * is a header and skipped; blank lines are skipped. Each row goes to `add`; the first problem is returned.
+ */
+export const readObservationsCsv = (text: string, size: number, add: (row: Float64Array) => void): ObservationsProblem | undefined => {
+  const lines = text.split(/\r?\n/)
+  const row = new Float64Array(size)
+  let first = true
+  for (let l = 0; l < lines.length; l++) {
+    const line = lines[l].trim()
+    if (line === "") continue
+    const fields = line.split(",").map((f) => f.trim())
+    const numeric = fields.map((f) => (f === "" ? NaN : Number(f)))
+    if (first && numeric.some((v, i) => Number.isNaN(v) && !/^[+-]?nan$/i.test(fields[i]))) {
+      first = false
+      continue
+    }
+    first = false
+    if (fields.length !== size) return { line: l + 1, detail: `has ${fields.length} values, the observation has ${size}` }
+    const bad = numeric.findIndex((v) => !Number.isFinite(v))
+    if (bad >= 0) return { line: l + 1, detail: `value ${bad + 1} ('${fields[bad]}') is not a finite number` }
+    row.set(numeric)
+    add(row)
+  }
+  return undefined
+}
+
+const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]
+
+/**
+ * Observations as numpy's `.npy` (`np.save` of a 2-D float32 or float64 array, one observation per
+ * row, either byte order, C or Fortran order). Each row goes to `add`; a problem is returned.
+ */
+export const readObservationsNpy = (bytes: Uint8Array, size: number, add: (row: Float64Array) => void): ObservationsProblem | undefined => {
+  if (bytes.length < 10 || NPY_MAGIC.some((b, i) => bytes[i] !== b)) return { detail: "not a .npy file (numpy's magic string is missing)" }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const major = bytes[6]
+  if (major < 1 || major > 3) return { detail: `.npy format version ${major} is not known (1, 2 or 3 are)` }
+  const headerLength = major === 1 ? view.getUint16(8, true) : bytes.length >= 12 ? view.getUint32(8, true) : -1
+  const headerStart = major === 1 ? 10 : 12
+  if (headerLength < 0 || headerStart + headerLength > bytes.length) return { detail: "the .npy header is cut short" }
+  const header = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(bytes.subarray(headerStart, headerStart + headerLength))
+  const descr = header.match(/'descr'\s*:\s*'([^']*)'/)?.[1]
+  const fortran = header.match(/'fortran_order'\s*:\s*(True|False)/)?.[1]
+  const shapeText = header.match(/'shape'\s*:\s*\(([^)]*)\)/)?.[1]
+  if (descr === undefined || fortran === undefined || shapeText === undefined) return { detail: `the .npy header is not numpy's: ${header.trim()}` }
+  const type = descr.match(/^([<>=|]?)f([48])$/)
+  if (type === null) return { detail: `the array's dtype is '${descr}': float32 ('<f4') or float64 ('<f8') is needed` }
+  const shape = shapeText.split(",").map((d) => d.trim()).filter((d) => d !== "").map(Number)
+  if (shape.length !== 2) return { detail: `the array has shape (${shape.join(", ")}): one observation per row (2-D, n × ${size}) is needed` }
+  const [rows, columns] = shape
+  if (columns !== size) return { detail: `the array has ${columns} columns, the observation has ${size}` }
+  const width = Number(type[2])
+  const little = type[1] !== ">"
+  const dataStart = headerStart + headerLength
+  if (bytes.length - dataStart < rows * columns * width) return { detail: `the array's data is cut short: ${rows} × ${columns} values of ${width} bytes need ${rows * columns * width}, the file has ${bytes.length - dataStart}` }
+  const row = new Float64Array(size)
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const at = dataStart + width * (fortran === "True" ? c * rows + r : r * columns + c)
+      row[c] = width === 4 ? view.getFloat32(at, little) : view.getFloat64(at, little)
+    }
+    const bad = row.findIndex((v) => !Number.isFinite(v))
+    if (bad >= 0) return { detail: `row ${r + 1}, value ${bad + 1} is ${row[bad]}, not a finite number` }
+    add(row)
+  }
+  return undefined
+}
+
+/** The training statistics of a sample of training observations (CSV or .npy), checked against the observation's size. */
+const loadObservationStats = (file: string, names: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    yield* checkReadableFile(file, { maxBytes: OBSERVATIONS_MAX_BYTES, what: "the observations file" })
+    const bytes = yield* fs.readFile(file).pipe(Effect.mapError((e) => new ConfigError({ file, detail: `cannot read: ${e.message}` })))
+    const builder = new TrainingStatisticsBuilder(names.length)
+    const add = (row: Float64Array) => builder.add(row)
+    const npy = file.toLowerCase().endsWith(".npy")
+    const problem = npy ? readObservationsNpy(bytes, names.length, add) : readObservationsCsv(new TextDecoder().decode(bytes), names.length, add)
+    if (problem !== undefined) {
+      return yield* new ConfigError({ file, ...(problem.line === undefined ? {} : { line: problem.line }), detail: problem.detail })
+    }
+    if (builder.count < MIN_OBSERVATIONS) {
+      return yield* new ConfigError({ file, detail: `holds ${builder.count} observations: at least ${MIN_OBSERVATIONS} are needed for the quantiles and the drift bins` })
+    }
+    return builder.build(names)!
   })
 
 export interface RegisterOptions {
@@ -105,6 +209,8 @@ export interface RegisterOptions {
   readonly name: string
   readonly version: string
   readonly normalization?: string | undefined
+  /** A sample of training observations (CSV or .npy) for the drift alarms' statistics. */
+  readonly observations?: string | undefined
   readonly registry: string
   readonly layout?: string | undefined
   readonly output?: string | undefined
@@ -155,7 +261,7 @@ const writeRegistryFolder = (dir: string, files: { readonly onnx: Uint8Array; re
       for (const stale of (yield* fs.readDirectory(parent)).filter(isTemporary)) yield* fs.remove(path.join(parent, stale), { recursive: true })
       yield* fs.makeDirectory(staging)
       yield* fs.writeFile(path.join(staging, "model.onnx"), files.onnx)
-      yield* fs.writeFileString(path.join(staging, "model.yaml"), YAML.stringify(files.card, { lineWidth: 0 }))
+      yield* fs.writeFileString(path.join(staging, "model.yaml"), modelCardYaml(files.card))
       yield* fs.copyFile(files.envFile, path.join(staging, files.envCopy))
     }).pipe(Effect.mapError((e) => new ConfigError({ file: dir, detail: `cannot write the registry folder: ${e.message}` })))
     const verify = Effect.scoped(Layer.build(OnnxPolicyLive(staging))).pipe(
@@ -183,7 +289,15 @@ export const register = (options: RegisterOptions) =>
     yield* checkReadableFile(onnxFile, { maxBytes: MAX_BYTES.onnx, what: "the ONNX file" })
     const bytes = yield* fs.readFile(onnxFile).pipe(Effect.mapError((e) => new ConfigError({ file: onnxFile, detail: `cannot read: ${e.message}` })))
     const { graph, layout, input, outputs, action } = yield* examinePolicy(bytes, onnxFile, env, envFile, options)
-    const normalization = options.normalization === undefined ? undefined : yield* loadNormalization(path.resolve(options.normalization), layout.size)
+    const vecNormalize = options.normalization === undefined ? undefined : yield* loadNormalization(path.resolve(options.normalization), layout.size)
+    const normalization = vecNormalize?.normalization
+    const names = observationFeatureNames(layout.layout, options.tickers, indicators.map((d) => d.name))
+    const observationStats: ObservationStats | undefined =
+      options.observations !== undefined
+        ? yield* loadObservationStats(path.resolve(options.observations), names)
+        : vecNormalize !== undefined
+          ? statisticsFromNormalization(vecNormalize.normalization, names, vecNormalize.count)
+          : undefined
 
     const n = options.tickers.length
     const sha256 = createHash("sha256").update(bytes).digest("hex")
@@ -197,7 +311,8 @@ export const register = (options: RegisterOptions) =>
       observation: { layout: layout.layout, size: layout.size },
       action: { size: n, hmax: env.hmax },
       onnx: { file: "model.onnx", sha256, input: input.name, output: action.name },
-      ...(normalization === undefined ? {} : { normalization })
+      ...(normalization === undefined ? {} : { normalization }),
+      ...(observationStats === undefined ? {} : { observation_stats: observationStats })
     }
     const dir = path.join(path.resolve(options.registry), options.name, options.version)
     yield* writeRegistryFolder(dir, { onnx: bytes, card, envFile, envCopy })
@@ -212,6 +327,13 @@ export const register = (options: RegisterOptions) =>
       ...(others.length === 0 ? [] : [`  other outputs (not used): ${others.map((o) => `'${o.name}' ${o.type}[${o.dims.join(", ")}]`).join(", ")}`]),
       `  observation ${layout.layout}, ${layout.size} values (${n} tickers × ${env.tech_indicators.length} indicators); hmax ${env.hmax}`,
       `  normalization ${normalization === undefined ? "none" : `VecNormalize statistics, clip ±${normalization.clip_obs}`}`,
+      `  drift ${
+        observationStats === undefined
+          ? "checks off: no training statistics (give --observations FILE, a sample of training observations, or --normalization)"
+          : observationStats.source === "sample"
+            ? `statistics from ${observationStats.observations} training observations (${path.basename(options.observations!)})`
+            : "statistics approximated from the VecNormalize mean and variance (normal, range mean ± 4σ)"
+      }`,
       `  sha256 ${sha256}`,
       `use it: model: ${shown} and environment: ${path.join(shown, envCopy)} in a deployment config`
     ]
@@ -225,6 +347,7 @@ export const registerCommand = (options: {
   readonly name: string
   readonly version: string
   readonly normalization?: string | undefined
+  readonly observations?: string | undefined
   readonly registry?: string | undefined
   readonly layout?: string | undefined
   readonly output?: string | undefined
@@ -240,6 +363,7 @@ export const registerCommand = (options: {
       name,
       version,
       normalization: options.normalization,
+      observations: options.observations,
       registry: options.registry ?? "model_registry",
       layout: options.layout,
       output: options.output

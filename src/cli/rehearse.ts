@@ -6,6 +6,8 @@
  * the machine allows and decides the same every time; then the same bars are backtested and the
  * two journals compared (`compare`).
  */
+import { readNewsFile } from "../layers/ReplayNews.js"
+import { TerminalProgress } from "./progress.js"
 import * as fs from "node:fs"
 import { Path } from "@effect/platform"
 import { Console, Effect, Exit, Fiber, Random } from "effect"
@@ -15,9 +17,9 @@ import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
 import { simulatedFees } from "../domain/Config.js"
 import { ofType, readJournal } from "../domain/Journal.js"
-import { describeFaults, loadBarsDir, startEmulator, type FaultCounts, type FaultOptions } from "../emulator/index.js"
+import { describeFaults, loadBarsDir, newsEventTimes, startEmulator, type FaultCounts, type FaultOptions } from "../emulator/index.js"
 import { Market } from "../emulator/market.js"
-import { alpacaSettingsForEmulator, makeEmulatorTraffic } from "../layers/alpaca/emulator.js"
+import { alpacaSettingsForEmulator, makeEmulatorTraffic } from "./alpaca-emulator.js"
 import { driveVirtualClock, makeFiberActivity, makeVirtualClock } from "../layers/VirtualClock.js"
 import { BarsFileError } from "../services/MarketData.js"
 import { ensureSimulationBars } from "./commands.js"
@@ -121,6 +123,9 @@ export const runRehearsal = (deployment: Deployment, options: RehearsalOptions) 
       })
       const market = new Market(bars)
       const events = marketEvents(market)
+      // the deployment's news file, served at Alpaca's news paths; each version is a market event
+      const articles = deployment.news?.file === undefined ? undefined : yield* readNewsFile(deployment.news.file)
+      const allEvents = articles === undefined ? events : Float64Array.from(new Set([...events, ...newsEventTimes(articles)])).sort()
       const firstBar = Math.min(...[...market.series.values()].filter((s) => s.times.length > 0).map((s) => s.times[0]))
       const start = options.start === undefined ? firstBar : events.find((t) => t >= options.start!)
       if (start === undefined) return yield* new UsageError({ detail: `rehearse: --start ${new Date(options.start!).toISOString()} is after the last bar` })
@@ -148,6 +153,7 @@ export const runRehearsal = (deployment: Deployment, options: RehearsalOptions) 
             buyCostPct: fees.buyPct,
             sellCostPct: fees.sellPct,
             initialCash: sim.initial_cash ?? deployment.environment.initial_amount,
+            ...(articles === undefined ? {} : { news: articles }),
             middleware: [traffic.middleware],
             // the virtual clock stands for real time here: Alpaca's per-minute limits and outage
             // windows count its minutes, as the trader's limiter does
@@ -183,8 +189,8 @@ export const runRehearsal = (deployment: Deployment, options: RehearsalOptions) 
           busy: () => fibers.runnable() > 0 || traffic.inFlight() > 0,
           runnable: fibers.runnable,
           nextMarketEvent: (after) => {
-            const i = upperBound(events, after)
-            return i < events.length ? events[i] : undefined
+            const i = upperBound(allEvents, after)
+            return i < allEvents.length ? allEvents[i] : undefined
           },
           advanceMarket: (t) => emulator.advanceTo(t),
           pollMarket: () => emulator.tick(),
@@ -235,7 +241,7 @@ export const formatRehearsal = (r: RehearsalResult, faults: FaultOptions | undef
     `virtual time ${new Date(r.stats.start).toISOString()} → ${new Date(r.stats.end).toISOString()} in ${(r.stats.realMs / 1000).toFixed(1)} s real${perStep}`,
     `faults: ${describeRehearsalFaults(faults)}${counts}`,
     ...(r.comparison === undefined ? [] : [`against a backtest of the same bars:\n${formatComparison(r.comparison)}`]),
-    `journals ${outDir}/paper/journal.jsonl, ${outDir}/backtest/journal.jsonl; comparison ${outDir}/compare.json`
+    `journals ${outDir}/paper/journal.jsonl, ${outDir}/backtest/journal.jsonl; comparison ${outDir}/compare.json; report ${outDir}/report.html`
   ].join("\n")
 }
 
@@ -255,7 +261,7 @@ export const rehearseCommand = (options: {
     const deployment = yield* loadDeployment(options.config)
     // a download folder gets the period (and the indicators' warm-up) first, as for a backtest
     yield* ensureSimulationBars(deployment, { start, end })
-    const result = yield* runRehearsal(deployment, { outDir, start, end, maxSteps, faults })
+    const result = yield* runRehearsal(deployment, { outDir, start, end, maxSteps, faults }).pipe(Effect.provide(TerminalProgress))
     yield* Console.log(formatRehearsal(result, faults, path.relative(process.cwd(), outDir) || "."))
     return 0
   })

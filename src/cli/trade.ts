@@ -1,6 +1,6 @@
 import * as fs from "node:fs"
 import { Path } from "@effect/platform"
-import { type Clock, Console, Deferred, Duration, Effect, Layer } from "effect"
+import { type Clock, Console, Deferred, Duration, Effect, Layer, Schedule } from "effect"
 import type { Deployment } from "../config/deployment.js"
 import { loadDeployment } from "../config/deployment.js"
 import { ConfigError } from "../config/errors.js"
@@ -8,6 +8,7 @@ import { KEY_ID_ENV, loadAlpacaKeys, SECRET_KEY_ENV } from "../config/keys.js"
 import { AlpacaBrokerLive } from "../layers/AlpacaBroker.js"
 import { AlpacaMarketClockLive } from "../layers/AlpacaMarketClock.js"
 import { AlpacaMarketDataLive } from "../layers/AlpacaMarketData.js"
+import { AlpacaNewsLive } from "../layers/AlpacaNews.js"
 import { type AlpacaSettings, AlpacaRateLimiter, makeAlpacaClient, makeAlpacaRateLimiter, makeAlpacaSettings } from "../layers/alpaca/client.js"
 import { alpacaCall } from "../layers/alpaca/rest.js"
 import { IndicatorFeatureEngineLive } from "../layers/IndicatorFeatureEngine.js"
@@ -19,10 +20,14 @@ import { retryHealable, tradingOp } from "../layers/alpaca/errors.js"
 import { BrokerUnavailable, KeysRefused } from "../services/Broker.js"
 import { MetricsServerLive } from "../layers/MetricsServer.js"
 import { OnnxPolicyLive } from "../layers/OnnxPolicy.js"
+import { StatusBoardMemory } from "../layers/StatusBoardMemory.js"
 import type { Fees } from "../core/ledger.js"
+import { nyDate, nyHourMinute } from "../core/nytime.js"
 import type { SessionSummary } from "../programs/decide.js"
-import { backoffSchedule, trade } from "../programs/trade.js"
+import { backoffSchedule, type StepReport, trade } from "../programs/trade.js"
+import { writeReport } from "../programs/report.js"
 import { checkModelFit, guardLimits, riskLimits } from "./commands.js"
+import { sentimentScorerLayer } from "./news.js"
 
 /** Where the keys were read from, for a refusal's message (never the keys). */
 const describeKeysSource = (source: string | undefined): string =>
@@ -67,6 +72,10 @@ export interface TradeOverrides {
   readonly clock?: Clock.Clock | undefined
   /** What the broker charges per fill, for the ledger (an emulator set up with the config's `simulation.fees`); default none, as Alpaca. */
   readonly fees?: Fees | undefined
+  /** After every step taken (`trade` prints a line). */
+  readonly onStep?: ((step: StepReport) => Effect.Effect<void>) | undefined
+  /** When Ctrl-C or SIGTERM stops the session: its summary and journal, as a session that ran its course returns them. */
+  readonly onStopped?: ((summary: SessionSummary, journalPath: string) => Effect.Effect<void>) | undefined
 }
 
 /** Wires a deployment to the Alpaca layers and runs the trade program. */
@@ -74,7 +83,7 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
   Effect.scoped(Effect.gen(function* () {
     const path = yield* Path.Path
     const env = deployment.environment
-    const { card, indicators } = yield* checkModelFit(deployment)
+    const { card, indicators, newsFeatures } = yield* checkModelFit(deployment)
 
     // one writer per journal, decided before anything is read or asked of the broker: a second
     // instance exits 2 at once, whatever the broker is doing (down, slow)
@@ -146,7 +155,11 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
     const speed = alpaca.clock_speed
 
     const market = deployment.config.market
-    const live = Layer.mergeAll(AlpacaBrokerLive(settings), AlpacaMarketDataLive(settings), AlpacaMarketClockLive(settings)).pipe(
+    // a model with news features reads Alpaca's news (REST for the warm-up, then the news stream), scored as configured
+    const news = newsFeatures.length === 0 || deployment.news === undefined
+      ? Layer.empty
+      : Layer.merge(AlpacaNewsLive(settings, card.tickers), sentimentScorerLayer(deployment.news))
+    const live = Layer.mergeAll(AlpacaBrokerLive(settings), AlpacaMarketDataLive(settings), AlpacaMarketClockLive(settings), news).pipe(
       Layer.provide(Layer.succeed(AlpacaRateLimiter, limiter))
     )
     const layers = Layer.mergeAll(
@@ -163,7 +176,8 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
         owner: { deployment: deployment.deploymentId, model: { name: card.name, version: String(card.version), sha256: card.onnx.sha256 } }
       }),
       overrides.metricsPort === undefined ? Layer.empty : MetricsServerLive(overrides.metricsPort)
-    )
+      // one board: the program and the streams write to it, `/status` reads it
+    ).pipe(Layer.provideMerge(StatusBoardMemory))
     // refused keys found by the re-anchoring end the session as the program's own would
     const keysRefused = yield* Deferred.make<never, KeysRefused>()
     const program = trade({
@@ -180,10 +194,23 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
       backoff,
       settleTimeout: Duration.seconds(market.settle_timeout_seconds),
       fees: overrides.fees,
-      fatal: Deferred.await(keysRefused)
+      fatal: Deferred.await(keysRefused),
+      onStep: overrides.onStep,
+      onStopped: overrides.onStopped === undefined ? undefined : (summary) => overrides.onStopped!(summary, journalPath)
     }).pipe(Effect.provide(layers))
+    // report.html and report.json beside the journal: at the end, and every few minutes of real time while it runs
+    const report = writeReport({
+      journal: journalPath,
+      out: path.join(path.dirname(journalPath), "report.html"),
+      json: path.join(path.dirname(journalPath), "report.json"),
+      modelDir: deployment.modelDir
+    }).pipe(Effect.catchAll((e) => Effect.logWarning("the report was not written").pipe(Effect.annotateLogs({ error: e.message }))))
+    const every = deployment.config.report_every_minutes
+    if (every > 0 && overrides.clock === undefined) {
+      yield* report.pipe(Effect.delay(Duration.minutes(every)), Effect.repeat(Schedule.spaced(Duration.minutes(every))), Effect.forkScoped)
+    }
     const marketTime = makeMarketTimeClock({ marketStart: brokerNow, speed })
-    const summary: SessionSummary = yield* overrides.clock !== undefined
+    const run = overrides.clock !== undefined
       ? Effect.withClock(program, overrides.clock)
       : Effect.scoped(
           Effect.gen(function* () {
@@ -201,6 +228,7 @@ export const runTrade = (deployment: Deployment, overrides: TradeOverrides = {})
             return yield* Effect.withClock(program, marketTime)
           })
         ).pipe(Effect.mapError(withKeysSource))
+    const summary = yield* Effect.ensuring(run, report)
     return { summary, journalPath }
   }))
 
@@ -214,19 +242,39 @@ export const formatSession = (s: SessionSummary, journalPath: string): string =>
   ].join("\n")
 }
 
-/** `trade --config FILE [--max-steps N] [--metrics-port P] [--allow-live] [--fresh-journal]`. */
+const money = (x: number) => x.toLocaleString("en-US", { maximumFractionDigits: 2, minimumFractionDigits: 2 })
+
+/** One step on one line: the bar's market time (New York), orders sent, fills since the last line, equity, holds. */
+export const formatStep = (s: StepReport, tickers: number): string => {
+  const holds = s.holds.length === 0 ? "none" : s.holds.length === tickers ? "all" : s.holds.map((h) => h.ticker).join(",")
+  return `bar ${nyDate(s.barTime)} ${nyHourMinute(s.barTime)} ET (market time)  step ${s.step}  orders ${s.orders}  fills ${s.fills}  equity ${money(s.equity)}  holds ${holds}`
+}
+
+/** `trade --config FILE [--max-steps N] [--metrics-port P] [--allow-live] [--fresh-journal] [--progress]`. */
 export const tradeCommand = (options: {
   readonly config: string
   readonly maxSteps?: number | undefined
   readonly metricsPort?: number | undefined
   readonly allowLive: boolean
   readonly freshJournal: boolean
+  readonly progress?: boolean | undefined
 }) =>
   Effect.gen(function* () {
     const deployment = yield* loadDeployment(options.config)
     yield* checkPaperOnly(deployment, options.allowLive)
-    const { summary, journalPath } = yield* runTrade(deployment, { maxSteps: options.maxSteps, metricsPort: options.metricsPort, moveAsideJournal: options.freshJournal })
-    yield* Console.log(formatSession(summary, journalPath))
+    // a line per step on a terminal; a pipe or a log file gets them only when asked
+    const lines = options.progress === true || process.stdout.isTTY === true
+    const tickers = deployment.config.tickers.length
+    const summarize = (summary: SessionSummary, journalPath: string) => Console.log(formatSession(summary, journalPath))
+    const { summary, journalPath } = yield* runTrade(deployment, {
+      maxSteps: options.maxSteps,
+      metricsPort: options.metricsPort,
+      moveAsideJournal: options.freshJournal,
+      onStep: lines ? (step) => Console.log(formatStep(step, tickers)) : undefined,
+      // Ctrl-C and SIGTERM end with the same summary as --max-steps
+      onStopped: summarize
+    })
+    yield* summarize(summary, journalPath)
     return 0
   })
 

@@ -15,6 +15,8 @@ export interface Deployment {
   /** `data.bars`, resolved; it may not exist yet (`download` makes it). */
   readonly barsDir: string | undefined
   readonly journalDir: string
+  /** `news:`, its paths resolved (the file must exist; the cache defaults to the journal folder). */
+  readonly news: { readonly file: string | undefined; readonly scorer: "lexicon" | { readonly onnx: string }; readonly cache: string } | undefined
   /** Names this deployment in client order ids: the config's `deployment_id`, else the config file's base name. */
   readonly deploymentId: string
 }
@@ -55,6 +57,14 @@ export const loadDeployment = (
     const barsDir = config.data === undefined ? undefined : resolve(config.data.bars)
     // a bars folder that does not exist yet is fine: `download` (or a backtest that downloads) makes it
     if (barsDir !== undefined) yield* isKind("data.bars", barsDir, "directory").pipe(Effect.catchTags({ SystemError: () => Effect.void, BadArgument: () => Effect.void }))
+    const journalDir = resolve(config.journal ?? "journal")
+    const news = config.news === undefined ? undefined : {
+      file: config.news.file === undefined ? undefined : resolve(config.news.file),
+      scorer: config.news.scorer === "lexicon" ? ("lexicon" as const) : { onnx: resolve(config.news.scorer.onnx) },
+      cache: config.news.cache === undefined ? path.join(journalDir, "news-scores.jsonl") : resolve(config.news.cache)
+    }
+    if (news?.file !== undefined) yield* mustExist("news.file", news.file, "file")
+    if (news !== undefined && news.scorer !== "lexicon") yield* mustExist("news.scorer.onnx", news.scorer.onnx, "directory")
     return {
       configFile: file,
       config,
@@ -62,7 +72,8 @@ export const loadDeployment = (
       environmentFile,
       modelDir,
       barsDir,
-      journalDir: resolve(config.journal ?? "journal"),
+      journalDir,
+      news,
       deploymentId: config.deployment_id ?? path.basename(file).replace(/\.ya?ml$/i, "").replace(/[^A-Za-z0-9_-]/g, "").slice(0, 32)
     }
   })

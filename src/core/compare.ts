@@ -28,7 +28,9 @@ import { type EquityReconciliation, reconcileEquity } from "./reconciliation-met
  *    `fill_price` (the same fills at different prices or fees) — so a ledger that differs because
  *    an earlier decision bought other quantities is `state`, and one that differs only by the
  *    prices of the same fills is `fill_price`.
- * 4. `indicators` — same closes and ledger, but the indicator part of the observation differed
+ * 4. `news` — same closes and ledger, but the two decisions saw different news articles (or
+ *    versions of them) for some ticker, and their observations differ.
+ *    `indicators` — same closes and ledger, but the indicator part of the observation differed
  *    (a different warm-up history, or an earlier bar that differed).
  * 5. `policy` — the same observation gave a different action.
  * 6. `rule` — same observation and action, but the risk limits cut differently.
@@ -46,6 +48,7 @@ export type DivergenceCause =
   | "fill_timing"
   | "state"
   | "fill_price"
+  | "news"
   | "indicators"
   | "policy"
   | "unexplained"
@@ -362,6 +365,25 @@ export const compareJournals = (paper: ReadonlyArray<JournalRecord>, backtest: R
     return layoutFor(d)?.decode(d.observation).view
   }
 
+  /** Which tickers' visible news differed between two decisions of the same bar, or undefined when none did. */
+  const newsDiffers = (dp: DecisionRecord, db: DecisionRecord): string | undefined => {
+    if (dp.news === undefined && db.news === undefined) return undefined
+    const keys = (d: DecisionRecord) => new Map((d.news ?? []).map((n) => [n.ticker, new Set(n.items.map((i) => `${i.id}@${i.updated_at}`))]))
+    const kp = keys(dp)
+    const kb = keys(db)
+    const lines: Array<string> = []
+    for (const ticker of new Set([...kp.keys(), ...kb.keys()])) {
+      const a = kp.get(ticker) ?? new Set<string>()
+      const b = kb.get(ticker) ?? new Set<string>()
+      const onlyPaper = [...a].filter((k) => !b.has(k))
+      const onlyBacktest = [...b].filter((k) => !a.has(k))
+      if (onlyPaper.length + onlyBacktest.length === 0) continue
+      const list = (ks: Array<string>) => ks.slice(0, 5).join(", ") + (ks.length > 5 ? ` and ${ks.length - 5} more` : "")
+      lines.push(`${ticker}: ${onlyPaper.length === 0 ? "" : `paper only ${list(onlyPaper)}`}${onlyPaper.length > 0 && onlyBacktest.length > 0 ? "; " : ""}${onlyBacktest.length === 0 ? "" : `backtest only ${list(onlyBacktest)}`}`)
+    }
+    return lines.length === 0 ? undefined : `the news seen differed (article id@version): ${lines.join(" | ")}`
+  }
+
   const classify = (barTime: string): Divergence => {
     const { record: dp, at: ap } = p.decisions.get(barTime)!
     const { record: db, at: ab } = b.decisions.get(barTime)!
@@ -413,6 +435,8 @@ export const compareJournals = (paper: ReadonlyArray<JournalRecord>, backtest: R
     const point = (at: number, d: DecisionRecord): DecisionPoint => ({ at, time: Date.parse(d.time), ledger: d.state !== undefined })
     if (ledgerDiffers) return explainLedger(barTime, p, b, { paper: point(ap, dp), backtest: point(ab, db) }, lp, lb, tickers)
 
+    const newsDifference = newsDiffers(dp, db)
+    if (newsDifference !== undefined && !sameNumbers(dp.observation, db.observation)) return result("news", newsDifference)
     if (!sameNumbers(dp.observation, db.observation)) {
       const differing = dp.observation.flatMap((x, i) => (x === db.observation[i] ? [] : [i]))
       const largest = differing.reduce((best, i) => {

@@ -99,3 +99,29 @@ export const buildObservation = (layout: LayoutName, view: PortfolioView): Float
   }
   return out
 }
+
+/**
+ * A name for every entry of the observation, in its order: `cash`, `close[T]`, `holding[T]`,
+ * `cooldown[T]`, `turbulence`, `turbulence_flag`, `<indicator>[T]` — what drift alarms and reports call them.
+ */
+export const observationFeatureNames = (layout: LayoutName, tickers: ReadonlyArray<string>, indicatorNames: ReadonlyArray<string>): ReadonlyArray<string> =>
+  layouts[layout].flatMap((segment): ReadonlyArray<string> => {
+    switch (segment.source) {
+      case "cash":
+        return ["cash"]
+      case "turbulence-sigmoid":
+        return ["turbulence"]
+      case "turbulence-flag":
+        return ["turbulence_flag"]
+      case "close":
+        return tickers.map((t) => `close[${t}]`)
+      case "holdings":
+        return tickers.map((t) => `holding[${t}]`)
+      case "cooldown":
+        return tickers.map((t) => `cooldown[${t}]`)
+      case "indicators":
+        return segment.order === "by-indicator"
+          ? indicatorNames.flatMap((k) => tickers.map((t) => `${k}[${t}]`))
+          : tickers.flatMap((t) => indicatorNames.map((k) => `${k}[${t}]`))
+    }
+  })

@@ -13,16 +13,19 @@ export const DAY = DAY_MS
 
 const offsetCache = new Map<number, number>()
 
-const partsFormatter = new Intl.DateTimeFormat("en-US", {
-  timeZone: "America/New_York",
-  hourCycle: "h23",
-  year: "numeric",
-  month: "2-digit",
-  day: "2-digit",
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit"
-})
+/** Made at the first use: creating it loads the time-zone data, a cost every command would pay at start-up. */
+let partsFormatter: Intl.DateTimeFormat | undefined
+const nyParts = (date: Date): Array<Intl.DateTimeFormatPart> =>
+  (partsFormatter ??= new Intl.DateTimeFormat("en-US", {
+    timeZone: "America/New_York",
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit"
+  })).formatToParts(date)
 
 /** New York's offset from UTC at instant `ms`, in ms (−5 h in winter, −4 h in summer). */
 export const nyOffsetMs = (ms: number): number => {
@@ -31,7 +34,7 @@ export const nyOffsetMs = (ms: number): number => {
   if (cached !== undefined) return cached
   const probe = hour * HOUR_MS
   const parts: Record<string, number> = {}
-  for (const p of partsFormatter.formatToParts(new Date(probe))) {
+  for (const p of nyParts(new Date(probe))) {
     if (p.type !== "literal") parts[p.type] = Number(p.value)
   }
   const offset = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour % 24, parts.minute, parts.second) - probe

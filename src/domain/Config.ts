@@ -165,6 +165,21 @@ export const SupervisionConfig = Schema.Struct({
 })
 export type SupervisionConfig = typeof SupervisionConfig.Type
 
+/**
+ * Where news comes from and how it is scored, for a model with news features. Live trading reads
+ * Alpaca's news (REST for warm-up, the news stream after); a backtest replays `file`, which a
+ * rehearsal's emulator also serves at Alpaca's paths.
+ */
+export const NewsConfig = Schema.Struct({
+  /** JSON lines in Alpaca's news shape (one article version per line, updates later with the same id). */
+  file: Schema.optional(Schema.String),
+  /** `lexicon` (default: offline, AFINN-165 for financial market news) or `{ onnx: folder }` (model.onnx, tokenizer.json, labels). */
+  scorer: Schema.optionalWith(Schema.Union(Schema.Literal("lexicon"), Schema.Struct({ onnx: Schema.String })), { default: () => "lexicon" as const }),
+  /** Where scores are cached by article version (default: `news-scores.jsonl` in the journal folder). */
+  cache: Schema.optional(Schema.String)
+})
+export type NewsConfig = typeof NewsConfig.Type
+
 /** The deployment config: which agent trades what, where, how. Paths are relative to this file. */
 export const DeploymentConfig = Schema.Struct({
   tickers: Schema.Array(Ticker).pipe(Schema.minItems(1)),
@@ -172,12 +187,15 @@ export const DeploymentConfig = Schema.Struct({
   model: Schema.String,
   environment: Schema.String,
   data: Schema.optional(Schema.Struct({ bars: Schema.String })),
+  news: Schema.optional(NewsConfig),
   risk: Schema.optionalWith(RiskConfig, { default: () => ({}) }),
   simulation: Schema.optionalWith(SimulationConfig, { default: () => ({ fill_price: "next_open" as const, slippage_bps: 0, fees: "none" as const }) }),
   journal: Schema.optional(Schema.String),
   alpaca: Schema.optionalWith(AlpacaConfig, { default: () => Schema.decodeSync(AlpacaConfig)({}) }),
   market: Schema.optionalWith(MarketConfig, { default: () => Schema.decodeSync(MarketConfig)({}) }),
   supervision: Schema.optionalWith(SupervisionConfig, { default: () => Schema.decodeSync(SupervisionConfig)({}) }),
+  /** How often a paper session rewrites report.html beside its journal, in minutes of real time (0: only at the end). */
+  report_every_minutes: Schema.optionalWith(Schema.Number.pipe(Schema.finite(), Schema.nonNegative()), { default: () => 15 }),
   /** Trading against a non-paper URL needs this and `--allow-live` on the command line. */
   allow_live: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   deployment_id: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,32}$/)))

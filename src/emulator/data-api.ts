@@ -12,11 +12,14 @@
  * On the `basic` plan every one of these endpoints refuses recent SIP data
  * (`feed=sip` ending within 15 minutes of market time) with 403, as Alpaca does;
  * see plans.ts.
+ *
+ * News: `GET /v1beta1/news` (news.ts), served from the emulator's news file.
  */
 import type { Engine } from "./engine.js"
 import { parseTime } from "./format.js"
 import { lowerBound, upperBound, type Market, type Timeframe, type WireBar } from "./market.js"
 import type { HttpRequest, HttpResponse } from "./middleware.js"
+import { NewsDesk, newsAnswer } from "./news.js"
 import { sipRefusal, type Plan } from "./plans.js"
 import { addDays, nyDate, nyMidnight } from "../core/nytime.js"
 import type { Route } from "./server.js"
@@ -151,7 +154,7 @@ const runBarsQuery = (
   return { bars: out, next }
 }
 
-export const dataRoutes = (engine: Engine, plan: Plan): Route[] => {
+export const dataRoutes = (engine: Engine, plan: Plan, news: NewsDesk = new NewsDesk([])): Route[] => {
   const market = engine.market
   const multiBars = (req: HttpRequest): HttpResponse => {
     const now = engine.marketNow()
@@ -223,7 +226,8 @@ export const dataRoutes = (engine: Engine, plan: Plan): Route[] => {
     { method: "GET", pattern: /^\/v2\/stocks\/bars\/latest$/, api: "data", handle: multiLatest },
     { method: "GET", pattern: /^\/v2\/stocks\/bars$/, api: "data", handle: multiBars },
     { method: "GET", pattern: /^\/v2\/stocks\/([^/]+)\/bars\/latest$/, api: "data", handle: singleLatest },
-    { method: "GET", pattern: /^\/v2\/stocks\/([^/]+)\/bars$/, api: "data", handle: singleBars }
+    { method: "GET", pattern: /^\/v2\/stocks\/([^/]+)\/bars$/, api: "data", handle: singleBars },
+    { method: "GET", pattern: /^\/v1beta1\/news$/, api: "data", handle: (req) => newsAnswer(news, req.query, engine.marketNow()) }
   ]
 }
 

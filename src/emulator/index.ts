@@ -7,8 +7,9 @@
  *   `/v2/calendar`, `/v3/calendar/{market}`, `/v2/assets[/{symbol}]`,
  *   `/v2/positions[/{symbol}]`, `/v2/orders[/{id}]`, `/v2/orders:by_client_order_id`.
  * - Market data REST: `/v2/stocks/bars`, `/v2/stocks/{symbol}/bars`,
- *   `/v2/stocks/bars/latest`, `/v2/stocks/{symbol}/bars/latest`.
+ *   `/v2/stocks/bars/latest`, `/v2/stocks/{symbol}/bars/latest`; news: `/v1beta1/news`.
  * - Market data stream: `ws://…/v2/iex`, `/v2/sip` (also `/v2/delayed_sip`, `/v2/test`).
+ * - News stream: `ws://…/v1beta1/news` (`alpaca.marketData.newsStream({ url })`).
  * - Trade updates stream: `ws://…/stream`.
  *
  * Pointing the SDK at it (see sdk.ts):
@@ -22,7 +23,11 @@
  * Market model: market time = start + (now() − startup real time) × speed.
  * Trading days are the New York dates that have bars; a session runs from its
  * first bar's start to its last bar's end. A bar is published (served and
- * streamed) once its END ≤ market time.
+ * streamed) once its END ≤ market time. News (option `news`: a news file's
+ * path or parsed articles, news.ts): an article version is published once its
+ * `updated_at` ≤ market time; REST serves each article at its newest published
+ * version and the news stream delivers each version once, to the sockets
+ * subscribed to one of its symbols.
  *
  * Fill rule (details in broker.ts; the simulator's, from core/fill-model.ts):
  * a market order submitted at market time T fills completely at the open of
@@ -34,8 +39,9 @@
  * of their notional as fees (default 0, as Alpaca charges no commission).
  *
  * As strict as Alpaca: `rateLimitPerMinute` (default 200) requests per key and
- * API per minute of real time, 429 beyond (server.ts); one authenticated
- * market-data socket per key and feed, 406 beyond (streams.ts); on the `basic`
+ * API per minute of real time, 429 beyond (server.ts; news counts as market
+ * data); one authenticated market-data socket per key and feed (the news
+ * endpoint included), 406 beyond (streams.ts); on the `basic`
  * plan (default) recent SIP bars are 403 and the `/v2/sip` stream 409 (plans.ts).
  *
  * Faults (faults.ts, README "Faults"): `faults: { seed, http429Rate, http5xxRate,
@@ -56,6 +62,8 @@ import { Engine, type LogFn } from "./engine.js"
 import { FaultInjector, zeroFaultCounts, type FaultCounts, type FaultOptions } from "./faults.js"
 import { Market } from "./market.js"
 import { composeFrame, type EmulatorMiddleware } from "./middleware.js"
+import { loadNewsDesk, newsStreamItem, NewsPublisher } from "./news.js"
+import type { NewsArticle } from "../domain/News.js"
 import { decimal } from "./format.js"
 import { formatUtc } from "../core/nytime.js"
 import { Outages, type OutageOptions } from "./outages.js"
@@ -83,6 +91,7 @@ export type {
 export type { LogFn, LogLevel } from "./engine.js"
 export { outageProblem, type OutageApi, type OutageOptions } from "./outages.js"
 export { isPlan, PLANS, SIP_DELAY_MS, type Plan } from "./plans.js"
+export { NEWS_DEFAULT_LIMIT, NEWS_MAX_LIMIT, newsEventTimes } from "./news.js"
 export { RATE_LIMIT_PER_MINUTE } from "./server.js"
 export {
   describeFaults,
@@ -94,7 +103,7 @@ export {
   type FaultSpecResult
 } from "./faults.js"
 
-/** Which stream sockets {@link EmulatorHandle.dropSockets} drops. */
+/** Which stream sockets {@link EmulatorHandle.dropSockets} drops (`market-data` includes the news socket). */
 export type StreamKind = "market-data" | "trading"
 
 export interface EmulatorOptions {
@@ -139,6 +148,12 @@ export interface EmulatorOptions {
    * as the innermost middleware, after `middleware`. See README.md "Faults".
    */
   readonly faults?: FaultOptions
+  /**
+   * News served at `/v1beta1/news` (REST and stream): a news file's path (JSON lines of Alpaca
+   * news articles, src/core/news-file.ts) or the articles already parsed, in `updated_at` order.
+   * None when omitted (the endpoints answer with no news).
+   */
+  readonly news?: string | ReadonlyArray<NewsArticle>
 }
 
 export interface EmulatorHandle {
@@ -191,7 +206,7 @@ export const strictnessProblem = (options: Pick<EmulatorOptions, "rateLimitPerMi
   return undefined
 }
 
-/** Starts the emulator and resolves once it listens; rejects on bad slippage, fee, rate-limit or plan options. */
+/** Starts the emulator and resolves once it listens; rejects on bad slippage, fee, rate-limit or plan options or a bad news file. */
 export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorHandle> => {
   const problem = tradingCostProblem(options) ?? strictnessProblem(options)
   if (problem !== undefined) throw new RangeError(`emulator: ${problem}`)
@@ -205,6 +220,7 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
   const start = options.start ?? (market.sessions.length > 0 ? market.firstBarStart : now())
   const authenticate = (key: unknown, secret: unknown): boolean => key === keyId && secret === secretKey
   const plan = options.plan ?? "basic"
+  const newsDesk = await loadNewsDesk(options.news)
 
   const engine = new Engine({
     market,
@@ -229,12 +245,24 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
   const outages = new Outages({ now, log, drop: dropSockets })
   const streams = new StreamHub({
     authenticate,
-    sync: () => engine.sync(),
+    sync: () => sync(),
     frameHook: composeFrame(middleware),
     plan,
     upgradeRefusal: (kind) => outages.upgradeRefusal(kind),
     log
   })
+  const news = new NewsPublisher({
+    desk: newsDesk,
+    start,
+    speed: options.speed ?? 1,
+    marketNow: () => engine.marketNow(),
+    publish: (versions) => streams.broadcastNews(versions.map(newsStreamItem)),
+    log
+  })
+  const sync = (): void => {
+    engine.sync()
+    news.sync()
+  }
   engine.setListener({
     onBars: (bars) => streams.broadcastBars(bars),
     onTradeUpdate: (u) => {
@@ -244,10 +272,10 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
   })
 
   const handler = createRestHandler({
-    routes: [...tradingRoutes(engine), ...dataRoutes(engine, plan)],
+    routes: [...tradingRoutes(engine), ...dataRoutes(engine, plan, newsDesk)],
     middleware,
     authenticate,
-    sync: () => engine.sync(),
+    sync,
     now,
     rateLimitPerMinute: options.rateLimitPerMinute ?? RATE_LIMIT_PER_MINUTE,
     outage: (api) => outages.restAnswer(api),
@@ -273,9 +301,10 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
     symbols: market.symbols.length,
     sessions: market.sessions.length,
     timeframe: market.nativeTimeframe,
+    news: newsDesk.versions.length,
     start: formatUtc(start)
   })
-  engine.sync()
+  sync()
 
   const { outageAtSeconds, outageSeconds } = options.faults ?? {}
   if (outageAtSeconds !== undefined && outageSeconds !== undefined) {
@@ -291,11 +320,12 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
     port,
     marketNow: () => engine.marketNow(),
     tick: async () => {
-      engine.sync()
+      sync()
       await streams.flush()
     },
     advanceTo: async (marketTime) => {
       engine.advanceTo(marketTime)
+      news.sync()
       await streams.flush()
     },
     dropSockets,
@@ -307,6 +337,7 @@ export const startEmulator = async (options: EmulatorOptions): Promise<EmulatorH
         outages.close()
         faults?.close()
         engine.close()
+        news.close()
         streams.close()
         server.close(() => resolve())
         server.closeAllConnections()

@@ -119,7 +119,7 @@ export const createRestHandler = (opts: RestOptions): ((req: IncomingMessage, re
   const pipeline = composeHttp(opts.middleware, core)
 
   const apiOf = (path: string): HttpRequest["api"] =>
-    path.startsWith("/v2/stocks") ? "data" : /^\/v[123]\//.test(path) ? "trading" : "unknown"
+    path.startsWith("/v2/stocks") || path.startsWith("/v1beta1/news") ? "data" : /^\/v[123]\//.test(path) ? "trading" : "unknown"
 
   return (raw, res) => {
     const gaveUp = new AbortController()

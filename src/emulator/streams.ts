@@ -22,6 +22,12 @@
  * then `{"stream":"trade_updates","data":{...}}` events. Like Alpaca's paper
  * endpoint, JSON is sent in BINARY frames (msgpack if requested by header).
  *
+ * News (`/v1beta1/news`, a market-data socket too): the same flow, but the one
+ * channel is `news` (`{"action":"subscribe","news":["AAPL"]}` or `["*"]`), the
+ * subscription reply is `[{"T":"subscription","news":[...]}]`, and items are
+ * `[{"T":"n",...}]` (news.ts), sent to sockets subscribed to one of their symbols.
+ * One authenticated connection per key here too (406 beyond).
+ *
  * During an outage with `streams` (outages.ts) upgrades are refused with the
  * outage's HTTP status.
  */
@@ -32,9 +38,11 @@ import { WebSocket, WebSocketServer, type RawData } from "ws"
 import type { PublishedBar, LogFn } from "./engine.js"
 import { tradeCountOf, vwapOf } from "./market.js"
 import type { SocketContext } from "./middleware.js"
+import type { NewsStreamItem } from "./news.js"
 import { streamAllowed, type Plan } from "./plans.js"
 
-const MARKET_DATA_PATHS = new Set(["/v2/iex", "/v2/sip", "/v2/delayed_sip", "/v2/test"])
+const NEWS_PATH = "/v1beta1/news"
+const MARKET_DATA_PATHS = new Set(["/v2/iex", "/v2/sip", "/v2/delayed_sip", "/v2/test", NEWS_PATH])
 const TRADING_PATH = "/stream"
 const AUTH_TIMEOUT_MS = 10_000
 
@@ -50,8 +58,11 @@ const CHANNELS = [
   "corrections",
   "cancelErrors"
 ] as const
-type Channel = (typeof CHANNELS)[number]
+/** The news socket's one channel. */
+const NEWS_CHANNELS = ["news"] as const
+type Channel = (typeof CHANNELS)[number] | (typeof NEWS_CHANNELS)[number]
 const SUBSCRIBABLE = new Set<string>(["trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses", "lulds"])
+const NEWS_SUBSCRIBABLE = new Set<string>(NEWS_CHANNELS)
 
 export interface StreamHubOptions {
   readonly authenticate: (key: unknown, secret: unknown) => boolean
@@ -135,6 +146,18 @@ export class StreamHub {
           n: tradeCountOf(b.bar),
           vw: vwapOf(b.bar)
         }))
+      if (frames.length > 0) this.send(conn, frames)
+    }
+  }
+
+  /** Sends news versions to the news sockets subscribed to one of their symbols (or `*`). */
+  broadcastNews(items: ReadonlyArray<NewsStreamItem>): void {
+    for (const conn of this.marketData) {
+      if (!conn.authenticated || conn.ctx.path !== NEWS_PATH) continue
+      const subs = conn.subs.news
+      if (subs.size === 0) continue
+      const wildcard = subs.has("*")
+      const frames = items.filter((item) => wildcard || item.symbols.some((s) => subs.has(s))).map((item) => item.json)
       if (frames.length > 0) this.send(conn, frames)
     }
   }
@@ -241,7 +264,7 @@ export class StreamHub {
   // ------------------------------------------------------------- market data
 
   private acceptMarketData(ws: WebSocket, ctx: SocketContext): void {
-    const subs = Object.fromEntries(CHANNELS.map((c) => [c, new Set<string>()])) as Record<Channel, Set<string>>
+    const subs = Object.fromEntries([...CHANNELS, ...NEWS_CHANNELS].map((c) => [c, new Set<string>()])) as Record<Channel, Set<string>>
     const conn: MarketDataConnection = { ctx, ws, authenticated: false, subs }
     this.marketData.add(conn)
     const authTimer = setTimeout(() => {
@@ -283,10 +306,11 @@ export class StreamHub {
       case "subscribe":
       case "unsubscribe": {
         if (!conn.authenticated) return error(401, "not authenticated")
+        const news = conn.ctx.path === NEWS_PATH
         const changes: Array<[Channel, string[]]> = []
         for (const [key, value] of Object.entries(m)) {
           if (key === "action") continue
-          if (!SUBSCRIBABLE.has(key)) continue
+          if (!(news ? NEWS_SUBSCRIBABLE : SUBSCRIBABLE).has(key)) continue
           if (!Array.isArray(value) || !value.every((s) => typeof s === "string")) return error(400, "invalid syntax")
           changes.push([key as Channel, value as string[]])
         }
@@ -299,7 +323,7 @@ export class StreamHub {
         conn.subs.corrections = new Set(conn.subs.trades)
         conn.subs.cancelErrors = new Set(conn.subs.trades)
         const frame: Record<string, unknown> = { T: "subscription" }
-        for (const c of CHANNELS) frame[c] = [...conn.subs[c]]
+        for (const c of news ? NEWS_CHANNELS : CHANNELS) frame[c] = [...conn.subs[c]]
         this.send(conn, [frame])
         return
       }

@@ -1,5 +1,10 @@
 import * as http from "node:http"
-import { Data, Effect, Layer, Metric, MetricState, Option, Runtime } from "effect"
+import * as OtelMetrics from "@effect/opentelemetry/Metrics"
+import * as OtelResource from "@effect/opentelemetry/Resource"
+import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus"
+import type { ResourceMetrics } from "@opentelemetry/sdk-metrics"
+import { Data, Effect, Layer, Runtime, type Scope } from "effect"
+import { StatusBoard } from "../services/StatusBoard.js"
 
 /** The metrics port cannot be served: in use, not allowed, or not a port. */
 export class MetricsServerError extends Data.TaggedError("MetricsServerError")<{ readonly port: number; readonly detail: string }> {
@@ -19,56 +24,64 @@ const listenProblem = (e: unknown): string => {
         : `${code === undefined ? "" : `${code}: `}${(e as Error).message ?? String(e)}`
 }
 
-const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")
+/** Who the metrics are about: `target_info{service_name="rl-paper-trader"}`. */
+const resource = OtelResource.layer({ serviceName: "rl-paper-trader" })
 
-/** Renders Effect's counters, gauges and histograms in Prometheus' text format. */
-export const renderPrometheus = Effect.map(Metric.snapshot, (pairs) => {
-  const lines: Array<string> = []
-  for (const pair of [...pairs].sort((a, b) => a.metricKey.name.localeCompare(b.metricKey.name))) {
-    const state = pair.metricState
-    const kind = MetricState.isCounterState(state) ? "counter" : MetricState.isGaugeState(state) ? "gauge" : MetricState.isHistogramState(state) ? "histogram" : undefined
-    if (kind === undefined) continue
-    const name = pair.metricKey.name
-    const tags = pair.metricKey.tags.map((t) => `${t.key}="${escape(t.value)}"`)
-    const labelled = (suffix: string, extra: Array<string> = []) => {
-      const all = [...tags, ...extra]
-      return `${name}${suffix}${all.length === 0 ? "" : `{${all.join(",")}}`}`
-    }
-    const help = Option.getOrUndefined(pair.metricKey.description)
-    if (help !== undefined) lines.push(`# HELP ${name} ${help}`)
-    lines.push(`# TYPE ${name} ${kind}`)
-    if (MetricState.isHistogramState(state)) {
-      // Effect's buckets are already cumulative (observations ≤ each boundary), as Prometheus' are
-      for (const [boundary, count] of state.buckets) lines.push(`${labelled("_bucket", [`le="${Number.isFinite(boundary) ? boundary : "+Inf"}"`])} ${count}`)
-      if (!state.buckets.some(([boundary]) => !Number.isFinite(boundary))) lines.push(`${labelled("_bucket", ['le="+Inf"'])} ${state.count}`)
-      lines.push(`${labelled("_sum")} ${state.sum}`)
-      lines.push(`${labelled("_count")} ${state.count}`)
-      continue
-    }
-    const value = MetricState.isCounterState(state) ? state.count : (state as MetricState.MetricState.Gauge<number>).value
-    lines.push(`${labelled("")} ${Number(value)}`)
-  }
-  return lines.join("\n") + "\n"
+/**
+ * The bridge names every unit "1" (OpenMetrics' `# UNIT`, which Prometheus ignores): say the unit
+ * a name ends with instead, or none.
+ */
+const withNamedUnits = (metrics: ResourceMetrics): ResourceMetrics => ({
+  ...metrics,
+  scopeMetrics: metrics.scopeMetrics.map((scope) => ({
+    ...scope,
+    metrics: scope.metrics.map((m) => ({ ...m, descriptor: { ...m.descriptor, unit: /_ms$/.test(m.descriptor.name) ? "ms" : /_seconds$/.test(m.descriptor.name) ? "seconds" : "" } }))
+  }))
 })
 
-/** Serves `/metrics` (Prometheus text) and `/healthz` on 127.0.0.1:port while the layer lives. */
+/** Series keep the labels they always had: no `otel_scope_name` on each. */
+const serializer = new PrometheusSerializer(undefined, false, undefined, false, true)
+
+/**
+ * Effect's metrics (counters, gauges, histograms, with their tags) read through OpenTelemetry:
+ * @effect/opentelemetry's producer on the Prometheus exporter's reader, in Prometheus' text format.
+ */
+export const makePrometheusReader: Effect.Effect<Effect.Effect<string>, never, Scope.Scope> = Effect.gen(function* () {
+  const reader = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true })
+  const producer = yield* OtelMetrics.makeProducer.pipe(Effect.provide(resource))
+  yield* OtelMetrics.registerProducer(producer, () => reader)
+  return Effect.promise(() => reader.collect()).pipe(Effect.map(({ resourceMetrics }) => serializer.serialize(withNamedUnits(resourceMetrics))))
+})
+
+/** Every Effect metric of the process, in Prometheus' text format, as `/metrics` serves it. */
+export const renderPrometheus: Effect.Effect<string> = Effect.scoped(Effect.flatten(makePrometheusReader))
+
+const send = (res: http.ServerResponse, status: number, type: string, body: string) => res.writeHead(status, { "content-type": type }).end(body)
+
+/**
+ * Serves `/metrics` (Prometheus text), `/healthz` and `/status` (the session's live status as JSON,
+ * from the StatusBoard; 503 until a session is attached) on 127.0.0.1:port while the layer lives.
+ */
 export const MetricsServerLive = (port: number): Layer.Layer<never, MetricsServerError> =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const runtime = yield* Effect.runtime<never>()
+      const board = yield* StatusBoard
+      const metrics = yield* makePrometheusReader
+      const answer = <A>(res: http.ServerResponse, effect: Effect.Effect<A>, reply: (a: A) => void) =>
+        Runtime.runPromise(runtime)(effect).then(reply, () => res.writeHead(500).end())
       const server = http.createServer((req, res) => {
-        if (req.url === "/healthz") {
-          res.writeHead(200, { "content-type": "text/plain" }).end("ok\n")
-          return
+        const path = (req.url ?? "").split("?")[0]
+        if (path === "/healthz") return send(res, 200, "text/plain", "ok\n")
+        if (path === "/metrics") return answer(res, metrics, (body) => send(res, 200, "text/plain; version=0.0.4; charset=utf-8", body))
+        if (path === "/status") {
+          return answer(res, board.report, (report) =>
+            report === undefined
+              ? send(res, 503, "application/json", JSON.stringify({ error: "no session yet: it is starting (reading the journal, the broker, the warm-up bars)" }) + "\n")
+              : send(res, 200, "application/json", JSON.stringify(report, null, 2) + "\n")
+          )
         }
-        if (req.url !== "/metrics") {
-          res.writeHead(404).end()
-          return
-        }
-        Runtime.runPromise(runtime)(renderPrometheus).then(
-          (body) => res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(body),
-          () => res.writeHead(500).end()
-        )
+        res.writeHead(404).end()
       })
       yield* Effect.acquireRelease(
         Effect.async<void, MetricsServerError>((resume) => {
@@ -83,6 +96,6 @@ export const MetricsServerLive = (port: number): Layer.Layer<never, MetricsServe
         }),
         () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
       )
-      yield* Effect.logInfo("metrics served").pipe(Effect.annotateLogs({ url: `http://127.0.0.1:${port}/metrics` }))
+      yield* Effect.logInfo("metrics served").pipe(Effect.annotateLogs({ url: `http://127.0.0.1:${port}/metrics`, status: `http://127.0.0.1:${port}/status` }))
     })
   )

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as nodePath from "node:path"
-import { Tokenizer } from "@huggingface/tokenizers"
+import type { Tokenizer } from "@huggingface/tokenizers"
 import { Effect, Layer, type Scope } from "effect"
 import * as ort from "onnxruntime-node"
 import { checkReadableFile, MAX_BYTES } from "../config/files.js"
@@ -149,6 +149,8 @@ export const makeOnnxSentimentScorer = (modelDir: string): Effect.Effect<Sentime
     const nLabels = order.labels.length
 
     if (!isRecord(tokenizerConfig)) return yield* failure(modelDir, "tokenizer_config.json must be a JSON object")
+    // imported here, not with the module: only a deployment with an ONNX scorer needs it
+    const { Tokenizer } = yield* Effect.promise(() => import("@huggingface/tokenizers"))
     const tokenizer = yield* Effect.try({
       try: () => {
         if (!isRecord(tokenizerJson)) throw new Error("expected a JSON object")

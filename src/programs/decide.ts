@@ -1,24 +1,31 @@
-import { Clock, Duration, Effect, Metric } from "effect"
+import { Clock, Duration, Effect, Metric, Option } from "effect"
 import type { TradeRules } from "../core/actions.js"
 import type { Bar } from "../core/bar.js"
 import { newYorkDay } from "../core/aggregate.js"
 import { clientOrderId, flattenOrders, type KernelConfig, nonFiniteProblem, observe, type OrderIntent, planStep, type StepInput } from "../core/kernel.js"
 import { type Fees, Ledger, ledgerFromJournal, type LedgerSnapshot, NO_FEES, wirePrice } from "../core/ledger.js"
+import { mergeFeatures, planFeatures } from "../core/feature-plan.js"
+import { NewsBook, newsFeatureValues, newsLookbackMs } from "../core/news-features.js"
 import { formatUtc } from "../core/nytime.js"
+import { observationFeatureNames } from "../core/layouts.js"
 import type { RiskLimits } from "../core/risk.js"
 import { type GuardEvent, type GuardLimits, RiskGuard } from "../core/risk-guard.js"
 import { TurbulenceIndex } from "../core/turbulence.js"
 import { type Interval, intervalMillis } from "../domain/Config.js"
-import { JOURNAL_VERSION, type ReconcileDifference } from "../domain/Journal.js"
+import { JOURNAL_VERSION, type NewsSeen, type ReconcileDifference } from "../domain/Journal.js"
+import { type NewsEvent, versionKey } from "../domain/News.js"
 import type { OrderRequest, TradeUpdate } from "../domain/Trading.js"
 import { Broker } from "../services/Broker.js"
 import { FeatureEngine, type TickerFeatures } from "../services/FeatureEngine.js"
 import { Journal } from "../services/Journal.js"
 import { MarketData } from "../services/MarketData.js"
+import { News, NewsError } from "../services/News.js"
+import { SentimentScorer } from "../services/SentimentScorer.js"
 import { Policy } from "../services/Policy.js"
 import { TradingMetrics } from "./metrics.js"
 import { makeOutages, type OutageBackoff } from "./outage.js"
 import { recoverFromJournal } from "./recover.js"
+import { makeDriftWatch } from "./drift.js"
 
 export { clientOrderId } from "../core/kernel.js"
 
@@ -143,6 +150,49 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       observedThreshold: settings.rules.turbulenceThreshold ?? (card.observation.layout === "finrl-stock-trading-np" ? 99 : undefined)
     }
 
+    // news features (FinRL's sentiment columns) sit among the indicators in the model's feature list
+    const plan = planFeatures(card.tech_indicators)
+    if (typeof plan === "string") return yield* new NewsError({ detail: plan })
+    const newsFeed = plan.news.length === 0 ? undefined : yield* Effect.gen(function* () {
+      const source = yield* Effect.serviceOption(News)
+      const scorer = yield* Effect.serviceOption(SentimentScorer)
+      if (Option.isNone(source) || Option.isNone(scorer)) {
+        return yield* new NewsError({ detail: `the model reads news features (${plan.news.map((f) => f.name).join(", ")}) but the deployment has no news source: configure \`news:\`` })
+      }
+      return { source: source.value, scorer: scorer.value, book: new NewsBook(tickers), scores: new Map<string, number>(), lookbackMs: newsLookbackMs(plan.news) }
+    })
+
+    /** Books articles as they arrive and scores each version once (the scorer's own cache keeps scores across restarts). */
+    const addNews = (events: ReadonlyArray<NewsEvent>) =>
+      Effect.gen(function* () {
+        if (newsFeed === undefined || events.length === 0) return
+        const unscored = events.filter((e) => !newsFeed.scores.has(versionKey(e)))
+        const scores = unscored.length === 0 ? [] : yield* newsFeed.scorer.score(unscored)
+        unscored.forEach((e, i) => newsFeed.scores.set(versionKey(e), scores[i]))
+        for (const e of events) newsFeed.book.add(e)
+      })
+
+    /** Each ticker's news features at a bar's close, and what they were computed from: only articles created and received before it. */
+    const newsAt = (barEnd: number) =>
+      Effect.gen(function* () {
+        if (newsFeed === undefined) return undefined
+        yield* addNews(yield* newsFeed.source.take(barEnd))
+        newsFeed.book.prune(barEnd - newsFeed.lookbackMs)
+        return tickers.map((ticker) => {
+          const visible = newsFeed.book.visible(ticker, barEnd, newsFeed.lookbackMs)
+          const values = newsFeatureValues(plan.news, visible, (e) => newsFeed.scores.get(versionKey(e)) ?? 0, barEnd)
+          const seen: NewsSeen = {
+            ticker,
+            items: visible.map((e) => ({ id: e.id, updated_at: iso(e.updatedAt) })),
+            features: Object.fromEntries(plan.news.map((f, k) => [f.name, values[k]]))
+          }
+          return { values, seen }
+        })
+      })
+
+    // every observation against the model's training statistics (model.yaml `observation_stats`)
+    const drift = yield* makeDriftWatch(card, observationFeatureNames(card.observation.layout, tickers, plan.names))
+
     const start = yield* Clock.currentTimeMillis
     yield* journal.append({
       type: "session_start",
@@ -151,7 +201,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
       deployment: settings.deploymentId,
       model: { name: card.name, version: String(card.version), sha256: card.onnx.sha256 },
       tickers,
-      indicators: features.indicatorNames,
+      indicators: plan.names,
       interval: settings.interval,
       ...(settings.mode === undefined ? {} : { mode: settings.mode })
     })
@@ -224,6 +274,9 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
         const row = closes.get(time)!
         if (row.every(Number.isFinite)) state.turbulenceValue = state.turbulence.next(row)
       }
+    }
+    if (newsFeed !== undefined) {
+      yield* addNews(yield* outages.untilAnswered("market_data", newsFeed.source.history(tickers, start - newsFeed.lookbackMs - span, start)))
     }
     state.equity.push(state.ledger.equity())
     yield* Effect.logInfo("session started").pipe(Effect.annotateLogs({ tickers: tickers.join(","), warmupBars: features.warmupBars }))
@@ -462,6 +515,8 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
         for (const event of state.guard.onStep(state.steps, newYorkDay(barTime), state.ledger.equity())) yield* onGuardEvent(event, now)
         const snapshot = state.ledger.snapshot()
         const closes = current.map((f) => f!.close)
+        const news = yield* newsAt(input.barEnd)
+        const newsRecord = news === undefined ? {} : { news: news.map((n) => n.seen) }
         state.firstPrices ??= closes
         yield* portfolioRecord(decisionTime, barTime, snapshot)
 
@@ -470,7 +525,7 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
           barTime,
           ledger: snapshot,
           closes,
-          indicators: current.map((f) => f!.values),
+          indicators: news === undefined ? current.map((f) => f!.values) : current.map((f, i) => mergeFeatures(plan, f!.values, news[i].values)),
           present: tickers.map((t) => bars.has(t)),
           turbulence: state.turbulenceValue,
           cooldown: state.cooldown,
@@ -500,8 +555,10 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
             action: [],
             orders: [],
             holds,
-            state: decisionState(snapshot, closes)
+            state: decisionState(snapshot, closes),
+            ...newsRecord
           })
+          yield* drift.check(observation, barTime, decisionTime)
           yield* countDecision(now)
           yield* endStep(holds.length)
         } else {
@@ -513,8 +570,8 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
             yield* refusePolicyOutput(decisionTime, barTime, action, problem)
           } else {
             yield* policyRecovered
-            const plan = planStep(kernel, stepInput, action)
-            intents = plan.orders
+            const stepPlan = planStep(kernel, stepInput, action)
+            intents = stepPlan.orders
             yield* journal.append({
               type: "decision",
               time: iso(decisionTime),
@@ -523,12 +580,14 @@ export const startSession = (settings: SessionSettings & { readonly mode?: "back
               action: Array.from(action),
               orders: intents.map(orderLine),
               ...(input.holds.length > 0 ? { holds: input.holds } : {}),
-              ...(plan.cuts.length > 0 ? { risk: plan.cuts } : {}),
-              state: decisionState(snapshot, closes)
+              ...(stepPlan.cuts.length > 0 ? { risk: stepPlan.cuts } : {}),
+              state: decisionState(snapshot, closes),
+              ...newsRecord
             })
             // a refused step is no decision: a stale last-decision gauge is how a dashboard sees a broken policy
             yield* countDecision(now)
           }
+          yield* drift.check(observation, barTime, decisionTime)
           yield* endStep(input.holds.length)
         }
         for (const intent of intents) state.ledger.intend(intent, closes[tickers.indexOf(intent.ticker)])

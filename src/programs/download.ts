@@ -25,6 +25,7 @@ import { ConfigError } from "../config/errors.js"
 import { BARS_MANIFEST, BarsManifest } from "../domain/BarsManifest.js"
 import { BarHistory } from "../services/BarHistory.js"
 import { BarsFileError } from "../services/MarketData.js"
+import { Progress } from "../services/Progress.js"
 import { clearTemporaries, writeFileAtomic } from "./atomic.js"
 
 /** The bars folder could not be read or written (disk full, permissions): a runtime failure. */
@@ -192,6 +193,8 @@ export const download = (settings: DownloadSettings) =>
     const before = new Map<string, number>()
     for (const ticker of settings.tickers) before.set(ticker, (yield* readBars(file(ticker))).length)
 
+    const progress = yield* Progress
+    yield* progress.start("download", work.length)
     let total = 0
     for (const [index, item] of work.entries()) {
       const fetched = yield* history.bars({
@@ -212,6 +215,7 @@ export const download = (settings: DownloadSettings) =>
       }
       // the record follows the files: a crash between them only fetches this range again
       yield* writeRecord(dir, settings, coverage)
+      yield* progress.advance(1, `${item.tickers.join(",")} ${isoTime(item.range.from).slice(0, 10)} → ${isoTime(item.range.to).slice(0, 10)}`)
     }
     // every ticker has its file, even one the range held no bars of
     for (const ticker of settings.tickers) {
@@ -227,4 +231,4 @@ export const download = (settings: DownloadSettings) =>
       tickers.push({ ticker, bars: bars.length, added: bars.length - (before.get(ticker) ?? 0), first: bars[0]?.time, last: bars[bars.length - 1]?.time })
     }
     return { dir, fetched: work, tickers, finalUntil: until } satisfies DownloadSummary
-  })
+  }).pipe(Effect.ensuring(Effect.flatMap(Progress, (progress) => progress.done)))

@@ -20,7 +20,7 @@ export const isOutage = (error: unknown): boolean => {
   if (typeof error !== "object" || error === null || !("_tag" in error)) return false
   const tag = (error as { _tag: unknown })._tag
   if (tag === "RateLimited") return true
-  if (tag === "MarketClockError") return (error as { transient?: boolean | undefined }).transient === true
+  if (tag === "MarketClockError" || tag === "NewsError") return (error as { transient?: boolean | undefined }).transient === true
   if (tag !== "BrokerUnavailable" && tag !== "MarketDataError") return false
   const status = (error as { status?: number | undefined }).status
   return status === undefined || status === 408 || status === 429 || status >= 500

@@ -1,7 +1,9 @@
-import { Effect, Stream } from "effect"
+import { Clock, Effect, Stream } from "effect"
+import { nyDate } from "../core/nytime.js"
 import type { BarSlice } from "../domain/Trading.js"
 import { MarketClock } from "../services/MarketClock.js"
-import { MarketReplay } from "../services/MarketData.js"
+import { MarketData, MarketReplay } from "../services/MarketData.js"
+import { noProgress, Progress } from "../services/Progress.js"
 import { type SessionSettings, startSession } from "./decide.js"
 
 export * from "./decide.js"
@@ -17,6 +19,10 @@ export const runSession = (settings: SessionSettings) =>
     const replay = yield* MarketReplay
     const marketClock = yield* MarketClock
     const session = yield* startSession({ ...settings, mode: "backtest" })
+    const progress = yield* Progress
+    // counted only when something shows it: one pass over the bars the replay will give
+    const total = progress === noProgress ? undefined : yield* barTimesAhead(session.tickers, session.span, settings)
+    yield* progress.start("backtest", total)
     const step = (slice: BarSlice) =>
       Effect.gen(function* () {
         yield* session.applyUpdates
@@ -33,7 +39,28 @@ export const runSession = (settings: SessionSettings) =>
         if (!observeOnly && slice.time + session.span >= close) yield* session.atClose(close)
       })
     yield* replay.slices(session.tickers, settings.interval, settings.until).pipe(
-      Stream.runForEachWhile((slice) => step(slice).pipe(Effect.map(() => settings.maxSteps === undefined || session.steps() < settings.maxSteps)))
+      Stream.runForEachWhile((slice) =>
+        step(slice).pipe(
+          Effect.zipLeft(progress.advance(1, nyDate(slice.time))),
+          Effect.map(() => settings.maxSteps === undefined || session.steps() < settings.maxSteps)
+        )
+      ),
+      Effect.ensuring(progress.done)
     )
     return yield* session.finish
   })
+
+/**
+ * How many bar times the replay has from the clock's now until `until`: the bars the market data
+ * holds of the tickers (as the replay's slices, one per bar time); `undefined` if it cannot say.
+ */
+const barTimesAhead = (tickers: ReadonlyArray<string>, span: number, settings: SessionSettings) =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const until = settings.until ?? Infinity
+    // `history` gives the bars that started before `before - span + 1`: here, before `until`
+    const bars = yield* (yield* MarketData).history(tickers, settings.interval, until + span - 1, Number.MAX_SAFE_INTEGER)
+    const times = new Set<number>()
+    for (const series of bars.values()) for (const bar of series) if (bar.time + span > now && bar.time < until) times.add(bar.time)
+    return times.size
+  }).pipe(Effect.orElseSucceed(() => undefined))

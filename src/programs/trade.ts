@@ -7,7 +7,9 @@ import { asProbe, Broker, inBackground, type KeysRefused } from "../services/Bro
 import { Journal, type JournalError } from "../services/Journal.js"
 import { MarketClock } from "../services/MarketClock.js"
 import { MarketData } from "../services/MarketData.js"
-import { type Hold, iso, type SessionSettings, startSession } from "./decide.js"
+import { Progress } from "../services/Progress.js"
+import { StatusBoard } from "../services/StatusBoard.js"
+import { type Hold, iso, type SessionSettings, type SessionSummary, startSession } from "./decide.js"
 import { TradingMetrics } from "./metrics.js"
 import { isOutage } from "./outage.js"
 
@@ -25,6 +27,25 @@ export interface TradeSettings extends SessionSettings {
    * clock): when it fails, the session ends with it, as with its own refused keys.
    */
   readonly fatal?: Effect.Effect<never, KeysRefused> | undefined
+  /** After every step taken: what it did (a terminal prints it as one line). */
+  readonly onStep?: ((step: StepReport) => Effect.Effect<void>) | undefined
+  /** When a stop (Ctrl-C, SIGTERM) ends the session: its summary, as a session that ran its course returns it. */
+  readonly onStopped?: ((summary: SessionSummary) => Effect.Effect<void>) | undefined
+}
+
+/** One step taken, as a terminal shows it. */
+export interface StepReport {
+  /** The step's count in this session (1 for the first). */
+  readonly step: number
+  /** The bar decided on: its start, market time (epoch ms). */
+  readonly barTime: number
+  /** Orders the step sent to the broker. */
+  readonly orders: number
+  /** Fills booked since the previous step's report. */
+  readonly fills: number
+  /** Equity after the step, at the step's closes. */
+  readonly equity: number
+  readonly holds: ReadonlyArray<Hold>
 }
 
 /** An order on its way to the broker, and when its step is past (its retries end there). */
@@ -63,6 +84,12 @@ export const trade = (settings: TradeSettings) =>
     const journal = yield* Journal
     const session = yield* startSession({ ...settings, outageBackoff: settings.outageBackoff ?? settings.backoff, mode: "trade" })
     const { span, tickers, outages } = session
+    // the status board reads the session on the session's clock, whenever it is asked (a step may be under way)
+    const board = yield* StatusBoard
+    const clock = yield* Effect.clock
+    yield* board.attach({ now: () => clock.unsafeCurrentTimeMillis(), session: session.status })
+    const progress = yield* Progress
+    yield* progress.start("paper trading", settings.maxSteps)
 
     /**
      * Fails with an error a person must fix (refused keys), from the program or from outside it:
@@ -77,8 +104,14 @@ export const trade = (settings: TradeSettings) =>
       error._tag === "KeysRefused" ? Deferred.fail(fatal, error as KeysRefused).pipe(Effect.asVoid) : isOutage(error) ? outages.down("broker", error) : Effect.void
     const graceMs = Duration.toMillis(settings.grace)
 
+    /** A ticker's newest bar for the board; a completed bar ended by the time it arrived (a daily bar at the close). */
+    const showBar = (ticker: string, barTime: number) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => board.bar(ticker, barTime, Math.min(barTime + span, now)))
+
     for (const ticker of tickers) {
-      if (session.latest(ticker) !== undefined) continue
+      const warm = session.latest(ticker)
+      if (warm !== undefined) yield* showBar(ticker, warm.time)
+      if (warm !== undefined) continue
       // an unknown symbol gets no bars from Alpaca, not an error: say so, and that ticker holds
       yield* Effect.logWarning("no history for a ticker: unknown to the feed, or no data yet; it holds until its bars arrive").pipe(Effect.annotateLogs({ ticker }))
       yield* journal.append({ type: "no_history", time: iso(yield* Clock.currentTimeMillis), ticker, reason: "the feed returned no bars before the session" })
@@ -116,6 +149,7 @@ export const trade = (settings: TradeSettings) =>
           return
         }
         lastSeen.set(ticker, bar)
+        yield* showBar(ticker, bar.time)
         if (source === "stream") yield* outages.up("market_data")
         if (source === "stream" && failing.delete(ticker)) yield* Effect.logInfo("ticker actor recovered: its stream delivers bars again").pipe(Effect.annotateLogs({ ticker }))
         // a bar whose step is past still feeds the indicators; it is not decided on
@@ -387,12 +421,28 @@ export const trade = (settings: TradeSettings) =>
       if (session.steps() > before) yield* Metric.update(TradingMetrics.decisionLatency, realNow() - barsCompleteAt)
       firstOrderTimed = orders.length === 0
       yield* dispatch(orders, barEnd + span + graceMs)
-      if (session.steps() > before) yield* session.markEquity
+      if (session.steps() > before) {
+        yield* session.markEquity
+        yield* reportStep(barTime, orders.length)
+      }
       yield* orFatal(sleepUntil(barEnd))
       // the session's close (the step waited for its last bar): what a flatten left behind is said loudly
       if (barEnd >= market.close) yield* session.atClose(market.close)
       return settings.maxSteps === undefined || session.steps() < settings.maxSteps
     })
+
+    /** The session's fills counter when the last step was reported (one session per process counts into it). */
+    let fillsReported = (yield* Metric.value(TradingMetrics.fills)).count
+    const reportStep = (barTime: number, orders: number) =>
+      Effect.gen(function* () {
+        yield* board.stepped
+        yield* progress.advance(1)
+        if (settings.onStep === undefined) return
+        const fills = (yield* Metric.value(TradingMetrics.fills)).count
+        const status = session.status()
+        yield* settings.onStep({ step: status.steps, barTime, orders, fills: fills - fillsReported, equity: status.equity, holds: status.lastDecision?.holds ?? [] })
+        fillsReported = fills
+      })
 
     const settle = Effect.gen(function* () {
       const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(settings.settleTimeout)
@@ -463,7 +513,8 @@ export const trade = (settings: TradeSettings) =>
       Effect.onInterrupt(() =>
         Effect.gen(function* () {
           yield* Effect.logInfo("stopping: no new decisions; letting in-flight orders settle")
-          yield* stop
+          const summary = yield* stop
+          if (settings.onStopped !== undefined) yield* settings.onStopped(summary)
         }).pipe(Effect.ignore)
       ),
       // a failure that ends the session is the journal's last word too
@@ -476,4 +527,4 @@ export const trade = (settings: TradeSettings) =>
     )
     if (settings.actors === undefined) yield* FiberMap.clear(actors)
     return summary
-  }))
+  }).pipe(Effect.ensuring(Effect.flatMap(Progress, (progress) => progress.done))))

@@ -1,8 +1,11 @@
 import { Context, Data, Effect } from "effect"
 import type { NewsEvent } from "../domain/News.js"
 
-/** The news source failed (network, a refused request, a bad file); `detail` says what, never a secret. */
-export class NewsError extends Data.TaggedError("NewsError")<{ readonly detail: string }> {
+/**
+ * The news source failed (network, a refused request, a bad file); `detail` says what, never a
+ * secret. `transient`: the source is out (network, 5xx, 429), weather to wait out.
+ */
+export class NewsError extends Data.TaggedError("NewsError")<{ readonly detail: string; readonly transient?: boolean | undefined }> {
   override get message() {
     return `news: ${this.detail}`
   }

@@ -6,7 +6,7 @@ import { PROJECT } from "../support/tmp.js"
 /** Runs the chaos runner without blocking this worker (a 40-s spawnSync starves vitest's RPC). */
 const runChaos = (args: ReadonlyArray<string>) =>
   new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [path.join(PROJECT, "dist/chaos.js"), ...args], { stdio: ["ignore", "pipe", "pipe"], timeout: 150_000 })
+    const child = spawn(process.execPath, [path.join(PROJECT, "dist/chaos/main.js"), ...args], { stdio: ["ignore", "pipe", "pipe"], timeout: 150_000 })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))

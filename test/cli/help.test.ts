@@ -47,7 +47,7 @@ const readmeCommands = (): ReadonlyMap<string, ReadonlySet<string>> => {
 
 describe("the command line (@effect/cli)", () => {
   it("declares every command with its options, each with a description", () => {
-    expect(commands.map(commandName)).toEqual(["demo", "trade", "backtest", "compare", "rehearse", "download", "register", "features", "train", "synth", "emulator"])
+    expect(commands.map(commandName)).toEqual(["demo", "trade", "backtest", "compare", "rehearse", "report", "download", "register", "features", "train", "synth", "emulator"])
     const emulator = declaredOptions(commands.find((c) => commandName(c) === "emulator")!).flat()
     for (const name of ["--bars", "--rate-limit", "--plan", "--outage-at", "--outage-seconds", "--fault-seed", "--rate-429", "--slow-fill-bars"]) expect(emulator).toContain(name)
   })

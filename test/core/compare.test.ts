@@ -35,6 +35,14 @@ interface Step {
   readonly reconcileCash?: number
 }
 
+/** The journal's decisions with ticker A having seen these articles (id, version). */
+const withNews = (records: Array<JournalRecord>, items: ReadonlyArray<readonly [number, string]>): Array<JournalRecord> =>
+  records.map((r) =>
+    r.type === "decision"
+      ? { ...r, news: [{ ticker: "A", items: items.map(([id, updated_at]) => ({ id, updated_at })), features: { news_count_1h: items.length } }, { ticker: "B", items: [], features: { news_count_1h: 0 } }] }
+      : r
+  )
+
 /**
  * A journal as the session writes it: per step a `portfolio` record, then the `decision` (with the
  * ledger `state` it read), then the fills of its orders before the next step's records.
@@ -237,6 +245,16 @@ describe("compareJournals: the cause of every divergence", () => {
       })
     ],
     ["indicators", "same closes and ledger, different indicators", () => ({ paper: journal([{ indicators: [0.1, 0.3], orders: [buy("A", 1)] }]), backtest: journal([{ orders: [buy("A", 2)] }]), bar: 0 })],
+    [
+      "news",
+      "same closes and ledger, a different article (or version) seen",
+      () => ({ paper: withNews(journal([{ indicators: [0.1, 0.3], orders: [buy("A", 1)] }]), [[7, at(-3)], [8, at(-1)]]), backtest: withNews(journal([{ orders: [buy("A", 2)] }]), [[7, at(-3)]]), bar: 0 })
+    ],
+    [
+      "indicators",
+      "the same news seen, different indicators",
+      () => ({ paper: withNews(journal([{ indicators: [0.1, 0.3], orders: [buy("A", 1)] }]), [[7, at(-3)]]), backtest: withNews(journal([{ orders: [buy("A", 2)] }]), [[7, at(-3)]]), bar: 0 })
+    ],
     ["policy", "same observation, different action", () => ({ paper: journal([{ action: [0.2, 0], orders: [buy("A", 2)] }]), backtest: journal([{ action: [0.1, 0], orders: [buy("A", 1)] }]), bar: 0 })],
     ["unexplained", "everything the same but the orders", () => ({ paper: journal([{ orders: [buy("A", 2)] }]), backtest: journal([{ orders: [buy("A", 1)] }]), bar: 0 })],
     [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { buildObservation, observationSize, sigmoidSign, type PortfolioView } from "../../src/core/layouts.js"
+import { buildObservation, layouts, observationFeatureNames, observationSize, sigmoidSign, type PortfolioView } from "../../src/core/layouts.js"
 
 const DF = "finrl-stock-trading-df" as const
 const NP = "finrl-stock-trading-np" as const
@@ -104,5 +104,46 @@ describe("sigmoidSign (FinRL sigmoid_sign)", () => {
     expect(sigmoidSign(1e6, 99)).toBe(49.5)
     expect(sigmoidSign(-1e6, 99)).toBe(-49.5)
     expect(sigmoidSign(1e6, 20)).toBe(10)
+  })
+})
+
+describe("observationFeatureNames", () => {
+  it("names as many entries as the observation has, for both layouts", () => {
+    for (const layout of [DF, NP]) {
+      for (const [n, k] of [[1, 0], [2, 2], [3, 8], [30, 8]] as const) {
+        const tickers = Array.from({ length: n }, (_, i) => `T${i}`)
+        const names = observationFeatureNames(layout, tickers, Array.from({ length: k }, (_, j) => `i${j}`))
+        expect(names).toHaveLength(observationSize(layout, n, k))
+        expect(new Set(names).size).toBe(names.length)
+      }
+    }
+  })
+
+  it("each name sits where its value does (df: indicator by indicator; np: ticker by ticker, scaled)", () => {
+    const v = view()
+    const tickers = ["A", "B"]
+    const valueOf = (name: string): number => {
+      const m = name.match(/^(\w+)\[(\w)\]$/)
+      const i = m === null ? -1 : tickers.indexOf(m[2])
+      if (name === "cash") return v.cash
+      if (name === "turbulence") return sigmoidSign(v.turbulence, v.turbulenceThreshold!)
+      if (name === "turbulence_flag") return 0
+      if (m![1] === "close") return v.closes[i]
+      if (m![1] === "holding") return v.holdings[i]
+      if (m![1] === "cooldown") return v.cooldown[i]
+      return v.indicators[i][Number(m![1].slice(1))]
+    }
+    for (const layout of [DF, NP]) {
+      const names = observationFeatureNames(layout, tickers, ["i0", "i1"])
+      const observation = buildObservation(layout, v)
+      const scaleOf = (name: string): number => {
+        const source = name === "cash" ? "cash" : name === "turbulence" ? "turbulence-sigmoid" : name.startsWith("close") ? "close" : name.startsWith("holding") ? "holdings" : name.startsWith("cooldown") ? "cooldown" : "indicators"
+        const segment = layouts[layout].find((s) => s.source === source)
+        return segment !== undefined && "scale" in segment ? segment.scale : 1
+      }
+      names.forEach((name, at) => expect(observation[at], `${layout} ${name}`).toBeCloseTo(valueOf(name) * scaleOf(name), 12))
+    }
+    expect(observationFeatureNames(DF, tickers, ["i0", "i1"])).toEqual(["cash", "close[A]", "close[B]", "holding[A]", "holding[B]", "i0[A]", "i0[B]", "i1[A]", "i1[B]"])
+    expect(observationFeatureNames(NP, tickers, ["i0", "i1"]).slice(0, 3)).toEqual(["cash", "turbulence", "turbulence_flag"])
   })
 })

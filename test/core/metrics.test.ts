@@ -1,5 +1,18 @@
 import { describe, expect, it } from "vitest"
-import { maxDrawdown, performanceReport, periodsPerYear, sharpeRatio } from "../../src/core/metrics.js"
+import {
+  annualizedVolatility,
+  cagr,
+  calmarRatio,
+  maxDrawdown,
+  performanceReport,
+  periodReturns,
+  periodsPerYear,
+  sampleStd,
+  sharpeRatio,
+  sortinoRatio,
+  underwater,
+  winRate
+} from "../../src/core/metrics.js"
 
 describe("sharpeRatio", () => {
   it("uses the sample (n − 1) standard deviation: [100, 150, 75, 150] daily → 4·√3", () => {
@@ -114,5 +127,46 @@ describe("periodsPerYear", () => {
     expect(periodsPerYear(900_000)).toBe(26 * 252) // 15m
     expect(periodsPerYear(1_800_000)).toBe(13 * 252) // 30m
     expect(periodsPerYear(3_600_000)).toBe(7 * 252) // 1h: 6.5 rounds to 7 bars (09:00 … 15:00 starts)
+  })
+})
+
+describe("return statistics", () => {
+  it("periodReturns are consecutive simple returns, skipping a step from 0", () => {
+    expect(periodReturns([100, 150, 75, 150])).toEqual([0.5, -0.5, 1])
+    expect(periodReturns([100, 0, 50, 60]).map((r) => Number(r.toFixed(12)))).toEqual([-1, 0.2])
+    expect(periodReturns([5])).toEqual([])
+  })
+
+  it("annualised volatility is the sample std × √(periods per year)", () => {
+    // returns 0.5, −0.5, 1: sample variance 7/12
+    expect(sampleStd([0.5, -0.5, 1])).toBeCloseTo(Math.sqrt(7 / 12), 12)
+    expect(annualizedVolatility([0.5, -0.5, 1], 252)).toBeCloseTo(Math.sqrt(7 / 12) * Math.sqrt(252), 12)
+    expect(annualizedVolatility([0.1], 252)).toBeNaN()
+  })
+
+  it("Sortino divides the mean by the downside deviation over all returns (target 0)", () => {
+    // mean (0.02 − 0.01 + 0.03 − 0.02) / 4 = 0.005; downside √((0.0001 + 0.0004) / 4)
+    expect(sortinoRatio([0.02, -0.01, 0.03, -0.02], 1)).toBeCloseTo(0.005 / Math.sqrt(0.0005 / 4), 12)
+    expect(sortinoRatio([0.02, -0.01, 0.03, -0.02], 252)).toBeCloseTo((0.005 / Math.sqrt(0.0005 / 4)) * Math.sqrt(252), 12)
+    expect(sortinoRatio([0.01, 0.02], 252)).toBeNaN()
+  })
+
+  it("CAGR compounds to a year; Calmar divides it by the drawdown", () => {
+    expect(cagr(100, 121, 2)).toBeCloseTo(0.1, 12)
+    expect(cagr(100, 110, 0.5)).toBeCloseTo(0.21, 12)
+    expect(cagr(0, 110, 1)).toBeNaN()
+    expect(cagr(100, 110, 0)).toBeNaN()
+    expect(calmarRatio(0.2, 0.1)).toBeCloseTo(2, 12)
+    expect(calmarRatio(0.2, 0)).toBeNaN()
+  })
+
+  it("the underwater curve is each equity against its running peak", () => {
+    expect(underwater([100, 120, 90, 130, 65]).map((x) => Number(x.toFixed(12)))).toEqual([0, 0, -0.25, 0, -0.5])
+    expect(Math.min(...underwater([100, 120, 90, 130, 65, 140]))).toBeCloseTo(-maxDrawdown([100, 120, 90, 130, 65, 140]), 12)
+  })
+
+  it("the win rate counts positive returns among those that moved", () => {
+    expect(winRate([0.1, 0, -0.2, 0.3, 0])).toBeCloseTo(2 / 3, 12)
+    expect(winRate([0, 0])).toBeNaN()
   })
 })

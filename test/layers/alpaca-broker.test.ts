@@ -5,7 +5,7 @@ import type { TradeUpdate } from "../../src/domain/Trading.js"
 import { startEmulator, type EmulatorMiddleware, type SocketContext } from "../../src/emulator/index.js"
 import { AlpacaBrokerLive } from "../../src/layers/AlpacaBroker.js"
 import { AlpacaRateLimiterLive, type AlpacaSettings } from "../../src/layers/alpaca/client.js"
-import { alpacaSettingsForEmulator } from "../../src/layers/alpaca/emulator.js"
+import { alpacaSettingsForEmulator } from "../../src/cli/alpaca-emulator.js"
 import { Broker } from "../../src/services/Broker.js"
 
 const MIN = 60_000

@@ -4,7 +4,7 @@ import type { Bar } from "../../src/core/bar.js"
 import { startEmulator, type EmulatorMiddleware } from "../../src/emulator/index.js"
 import { AlpacaMarketClockLive } from "../../src/layers/AlpacaMarketClock.js"
 import { AlpacaRateLimiterLive } from "../../src/layers/alpaca/client.js"
-import { alpacaSettingsForEmulator } from "../../src/layers/alpaca/emulator.js"
+import { alpacaSettingsForEmulator } from "../../src/cli/alpaca-emulator.js"
 import { MarketClock } from "../../src/services/MarketClock.js"
 
 const MIN = 60_000

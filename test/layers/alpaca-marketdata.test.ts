@@ -6,7 +6,7 @@ import { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY, emulatorClientOptions, startEmula
 import { rawStreamClient } from "../emulator/helpers.js"
 import { AlpacaMarketDataLive } from "../../src/layers/AlpacaMarketData.js"
 import { AlpacaRateLimiterLive, type AlpacaFeed } from "../../src/layers/alpaca/client.js"
-import { alpacaSettingsForEmulator } from "../../src/layers/alpaca/emulator.js"
+import { alpacaSettingsForEmulator } from "../../src/cli/alpaca-emulator.js"
 import { MarketData } from "../../src/services/MarketData.js"
 
 const MIN = 60_000

@@ -5,7 +5,9 @@ import type { SimExchange } from "../../src/layers/SimExchange.js"
 import { type JournalRecord, ofType } from "../../src/domain/Journal.js"
 import { runSession } from "../../src/programs/session.js"
 import { TradingMetrics } from "../../src/programs/metrics.js"
-import { trade } from "../../src/programs/trade.js"
+import { type StepReport, trade } from "../../src/programs/trade.js"
+import type { SessionSummary } from "../../src/programs/decide.js"
+import { Progress, type ProgressService } from "../../src/services/Progress.js"
 import { MarketData, MarketDataError } from "../../src/services/MarketData.js"
 import { Broker } from "../../src/services/Broker.js"
 import { Policy } from "../../src/services/Policy.js"
@@ -224,5 +226,56 @@ describe("trade: per-ticker actors and a portfolio step", () => {
       const fills = journal.records.filter((r) => r.type === "fill" && r.client_order_id === victim!.id)
       expect(fills).toHaveLength(1)
       expect(journal.records.filter((r) => r.type === "rejection" || r.type === "order_error")).toEqual([])
+    }))
+})
+
+describe("trade: what a terminal and a status page see", () => {
+  it.effect("reports every step once: its bar, the orders it sent, the fills since the last report, equity and holds; and its progress", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 11)
+      const start = bars.get("AAA")![0].time
+      const live = world(bars)
+      const steps: Array<StepReport> = []
+      const progress: Array<string> = []
+      const recorder: ProgressService = {
+        start: (label, total) => Effect.sync(() => void progress.push(`start ${label} ${total}`)),
+        advance: (n) => Effect.sync(() => void progress.push(`+${n}`)),
+        done: Effect.sync(() => void progress.push("done"))
+      }
+      const summary = yield* drive(
+        trade({ ...settings, maxSteps: 20, onStep: (s) => Effect.sync(() => void steps.push(s)) }).pipe(Effect.provide(live.layer), Effect.provide(Layer.succeed(Progress, recorder))),
+        start
+      )
+      const journaled = decisions(live.journal.records)
+      expect(steps.map((s) => s.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+      expect(steps.map((s) => new Date(s.barTime).toISOString())).toEqual(journaled.map((d) => d.bar_time))
+      expect(steps.map((s) => s.orders)).toEqual(journaled.map((d) => d.orders.length))
+      expect(steps.map((s) => s.equity)).toEqual(summary.equity.slice(1))
+      // every fill booked up to the last step's decision is in exactly one line
+      const lastDecision = live.journal.records.map((r) => r.type).lastIndexOf("decision")
+      const booked = live.journal.records.slice(0, lastDecision).filter((r) => r.type === "fill" || r.type === "partial_fill").length
+      expect(booked).toBeGreaterThan(0)
+      expect(steps.reduce((n, s) => n + s.fills, 0)).toBe(booked)
+      expect(progress).toEqual(["start paper trading 20", ...steps.map(() => "+1"), "done"])
+    }))
+
+  it.scoped("a stop (Ctrl-C) hands its summary to onStopped, as a session that ran its course returns it", () =>
+    Effect.gen(function* () {
+      const bars = randomBars(tickers, 60, 11)
+      const start = bars.get("AAA")![0].time
+      const { journal, layer } = world(bars)
+      let stopped: SessionSummary | undefined
+      yield* TestClock.setTime(start)
+      const fiber = yield* Effect.fork(trade({ ...settings, onStopped: (s) => Effect.sync(() => void (stopped = s)) }).pipe(Effect.provide(layer)))
+      for (let i = 0; i < 100; i++) yield* TestClock.adjust("1 minute")
+      const taken = decisions(journal.records).length
+      expect(taken).toBeGreaterThan(5)
+      const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
+      for (let i = 0; i < 30 && interrupting.unsafePoll() === null; i++) yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(interrupting)
+      expect(stopped).toBeDefined()
+      expect(stopped!.steps).toBe(taken)
+      expect(stopped!.equity).toHaveLength(taken + 1)
+      expect(ofType(journal.records, "session_end").at(-1)).toMatchObject({ steps: taken, orders: stopped!.orders, fills: stopped!.fills })
     }))
 })

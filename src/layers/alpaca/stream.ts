@@ -6,6 +6,7 @@
  * Alpaca never sees two of ours (one market data connection per key: a second gets 406). The
  * delay resets once a connection got ready.
  */
+import { StatusBoard } from "../../services/StatusBoard.js"
 import { type Clock, Deferred, Effect, Runtime, Schedule, type Scope } from "effect"
 import type { AlpacaBackoff } from "./client.js"
 import { backoffSchedule } from "./errors.js"
@@ -54,6 +55,9 @@ export const superviseStream = <S extends SdkStream>(spec: SupervisedStream<S>):
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
     const run = Runtime.runFork(runtime)
+    // `/status` names each stream: market_data, trade_updates, news
+    const board = yield* StatusBoard
+    const statusName = spec.name.replace(/ stream$/, "").replace(/\W+/g, "_")
     const driver = yield* Schedule.driver(backoffSchedule(spec.backoff))
     let everReady = false
     let attempt = 0
@@ -87,6 +91,7 @@ export const superviseStream = <S extends SdkStream>(spec: SupervisedStream<S>):
       if (!gotReady) return { wasReady: false, reason: lastError }
       const reconnected = everReady
       everReady = true
+      yield* board.stream(statusName, true)
       if (reconnected) yield* Effect.logInfo(`${spec.name}: reconnected`)
       yield* spec.onReady(stream, reconnected)
       yield* Deferred.await(closed)
@@ -98,6 +103,7 @@ export const superviseStream = <S extends SdkStream>(spec: SupervisedStream<S>):
         const end = yield* Effect.scoped(connection).pipe(
           Effect.catchAllCause((cause) => Effect.succeed<ConnectionEnd>({ wasReady: false, reason: `failed: ${cause.toString()}` }))
         )
+        yield* board.stream(statusName, false)
         if (end.wasReady) {
           attempt = 0
           yield* driver.reset

@@ -1,7 +1,7 @@
 import * as diagnostics from "node:diagnostics_channel"
 import { Effect, Redacted, type Scope } from "effect"
-import { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY, type EmulatorHandle, type EmulatorMiddleware } from "../../emulator/index.js"
-import { makeAlpacaSettings, type AlpacaSettings, type AlpacaSettingsInput } from "./client.js"
+import { EMULATOR_KEY_ID, EMULATOR_SECRET_KEY, type EmulatorHandle, type EmulatorMiddleware } from "../emulator/index.js"
+import { makeAlpacaSettings, type AlpacaSettings, type AlpacaSettingsInput } from "../layers/alpaca/client.js"
 
 /** Settings pointing every Alpaca layer (REST and both streams) at a running local emulator. */
 export const alpacaSettingsForEmulator = (
