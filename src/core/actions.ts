@@ -1,7 +1,9 @@
 import { costFor, type CostPct } from "./fill-model.js"
 import { pyFloorDiv } from "./pyfloat.js"
+import type { Side } from "../domain/Trading.js"
 
-export type Side = "buy" | "sell"
+/** The domain's order side (src/domain/Trading.ts). */
+export type { Side }
 
 /** An order the agent wants, by ticker index in the model's order. */
 export interface PlannedOrder {

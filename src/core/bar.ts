@@ -1,12 +1,5 @@
-/** One OHLCV bar. `time` is the bar's start, epoch milliseconds UTC (Alpaca's `t`). */
-export interface Bar {
-  readonly time: number
-  readonly open: number
-  readonly high: number
-  readonly low: number
-  readonly close: number
-  readonly volume: number
-}
+/** The domain's bar (src/domain/Trading.ts), for the pure code that reads it. */
+export type { Bar } from "../domain/Trading.js"
 
 /** A result without exceptions, for pure code that validates input. */
 export type Result<A, E = string> =

@@ -1,8 +1,14 @@
-import type { Bar } from "../core/bar.js"
-import type { Side } from "../core/actions.js"
+/** One OHLCV bar. `time` is the bar's start, epoch milliseconds UTC (Alpaca's `t`). */
+export interface Bar {
+  readonly time: number
+  readonly open: number
+  readonly high: number
+  readonly low: number
+  readonly close: number
+  readonly volume: number
+}
 
-export type { Bar } from "../core/bar.js"
-export type { Side } from "../core/actions.js"
+export type Side = "buy" | "sell"
 
 export type TimeInForce = "day" | "gtc" | "ioc" | "fok"
 
