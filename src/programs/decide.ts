@@ -21,6 +21,7 @@ import { Journal } from "../services/Journal.js"
 import { MarketData } from "../services/MarketData.js"
 import { News, NewsError } from "../services/News.js"
 import { SentimentScorer } from "../services/SentimentScorer.js"
+import type { SessionView } from "../services/StatusBoard.js"
 import { Policy } from "../services/Policy.js"
 import { TradingMetrics } from "./metrics.js"
 import { makeOutages, type OutageBackoff } from "./outage.js"
@@ -79,21 +80,8 @@ export interface SessionSummary {
   readonly buyAndHoldReturn: number
 }
 
-/** A session's state for a live status page (`/status`). */
-export interface SessionStatus {
-  readonly steps: number
-  readonly cash: number
-  readonly equity: number
-  /** Equity when the session started. */
-  readonly initialEquity: number
-  readonly positions: Readonly<Record<string, number>>
-  readonly prices: Readonly<Record<string, number>>
-  readonly openOrders: ReadonlyArray<{ readonly client_order_id: string; readonly ticker: string; readonly side: "buy" | "sell"; readonly qty: number; readonly filled_qty: number }>
-  readonly guardMode: string
-  readonly lastDecision:
-    | { readonly barTime: number; readonly decisionTime: number; readonly orders: ReadonlyArray<{ readonly ticker: string; readonly side: "buy" | "sell"; readonly qty: number; readonly client_order_id: string }>; readonly holds: ReadonlyArray<Hold> }
-    | undefined
-}
+/** A session's state for a live status page (`/status`): the StatusBoard's view of it. */
+export type SessionStatus = SessionView
 
 /** A ticker that does not trade in a step, and why. */
 export interface Hold {

@@ -2,6 +2,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { type Browser, chromium } from "playwright-core"
+import { expect } from "vitest"
 import { CHART_IDS } from "../../src/report/html.js"
 
 /** Debian's chromium: `.ci/run` installs it when missing. */
@@ -87,5 +88,17 @@ export const inspectReport = async (browser: Browser, file: string, screenshot: 
     return { url, requests, problems, charts, markers, text, injected }
   } finally {
     await page.close()
+  }
+}
+
+/** What every report page must do: load alone, draw every chart, and ask the network for nothing. */
+export const expectSelfContained = (page: PageCheck) => {
+  expect(page.problems).toEqual([])
+  // the only request is the file itself
+  expect(page.requests).toEqual([page.url])
+  expect(page.charts.map((c) => c.id)).toEqual([...CHART_IDS])
+  for (const chart of page.charts) {
+    expect(chart.drawn, `${chart.id} signalled it drew`).toBe("1")
+    expect(chart.painted, `${chart.id} has a painted canvas`).toBe(true)
   }
 }

@@ -10,9 +10,9 @@ import { resolveReportInputs } from "../../src/cli/report.js"
 import { buildReportData } from "../../src/core/report-data.js"
 import type { JournalRecord } from "../../src/domain/Journal.js"
 import { writeReport } from "../../src/programs/report.js"
-import { CHART_IDS, echartsScriptPath, renderReportHtml } from "../../src/report/html.js"
+import { echartsScriptPath, renderReportHtml } from "../../src/report/html.js"
 import { PROJECT, tmpTree } from "../support/tmp.js"
-import { inspectReport, launchChromium, type PageCheck } from "./browser.js"
+import { expectSelfContained, inspectReport, launchChromium } from "./browser.js"
 
 const CONFIG = path.join(PROJECT, "config/demo.yaml")
 const ARTIFACTS = path.join(PROJECT, "out/test-artifacts")
@@ -24,17 +24,6 @@ const run = <A, E>(effect: Effect.Effect<A, E, NodeContext.NodeContext>) =>
 
 const jsonl = (file: string) => fs.readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
 
-/** What every report page must do: load alone, draw every chart, and ask the network for nothing. */
-const expectSelfContained = (page: PageCheck) => {
-  expect(page.problems).toEqual([])
-  // the only request is the file itself
-  expect(page.requests).toEqual([page.url])
-  expect(page.charts.map((c) => c.id)).toEqual([...CHART_IDS])
-  for (const chart of page.charts) {
-    expect(chart.drawn, `${chart.id} signalled it drew`).toBe("1")
-    expect(chart.painted, `${chart.id} has a painted canvas`).toBe(true)
-  }
-}
 
 describe("report.html in headless Chromium", () => {
   let browser: Browser

@@ -6,9 +6,8 @@ import type { Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { loadDeployment } from "../../src/config/deployment.js"
 import { runRehearsal } from "../../src/cli/rehearse.js"
-import { CHART_IDS } from "../../src/report/html.js"
 import { PROJECT, tmpTree } from "../support/tmp.js"
-import { inspectReport, launchChromium, type PageCheck } from "./browser.js"
+import { expectSelfContained, inspectReport, launchChromium } from "./browser.js"
 
 const ARTIFACTS = path.join(PROJECT, "out/test-artifacts")
 const START = Date.parse("2026-02-17T14:30:00Z")
@@ -17,15 +16,6 @@ const STEPS = 40
 const run = <A, E>(effect: Effect.Effect<A, E, NodeContext.NodeContext>) =>
   Effect.runPromise(effect.pipe(Effect.provide(NodeContext.layer), Logger.withMinimumLogLevel(LogLevel.None)))
 
-const expectSelfContained = (page: PageCheck) => {
-  expect(page.problems).toEqual([])
-  expect(page.requests).toEqual([page.url])
-  expect(page.charts.map((c) => c.id)).toEqual([...CHART_IDS])
-  for (const chart of page.charts) {
-    expect(chart.drawn, `${chart.id} signalled it drew`).toBe("1")
-    expect(chart.painted, `${chart.id} has a painted canvas`).toBe(true)
-  }
-}
 
 describe("the reports a rehearsal leaves (the paper session's own, and paper against backtest)", () => {
   let browser: Browser
