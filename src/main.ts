@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as HelpDoc from "@effect/cli/HelpDoc"
+import { helpDocText } from "./cli/options.js"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -25,16 +25,6 @@ const inputErrors = new Set(["UsageError", "ConfigError", "ModelError", "BarsFil
 const isInputError = (error: { readonly _tag?: string; readonly transient?: boolean }) =>
   error._tag !== undefined && (inputErrors.has(error._tag) || (error._tag === "NewsError" && error.transient !== true))
 
-/** The parser's report as one plain line: its help document without colours or line breaks. */
-const plainText = (doc: HelpDoc.HelpDoc): string =>
-  HelpDoc.toAnsiText(doc)
-    // eslint-disable-next-line no-control-regex
-    .replace(/\u001b\[[0-9;]*m/g, "")
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line !== "")
-    .join(" ")
-
 const program = runCli(process.argv.slice(2)).pipe(
   Effect.as(0),
   Effect.catchAllCause((cause) => {
@@ -42,7 +32,7 @@ const program = runCli(process.argv.slice(2)).pipe(
     if (Option.isSome(failure)) {
       if (ValidationError.isValidationError(failure.value)) {
         const hint = ValidationError.isInvalidValue(failure.value) ? "" : " (--help lists the commands and their options)"
-        return Console.error(`error: ${plainText(failure.value.error)}${hint}`).pipe(Effect.as(2))
+        return Console.error(`error: ${helpDocText(failure.value.error)}${hint}`).pipe(Effect.as(2))
       }
       const error = failure.value as { readonly _tag?: string; readonly message?: string; readonly transient?: boolean }
       const input = isInputError(error)

@@ -9,6 +9,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import { NodeContext } from "@effect/platform-node"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { helpDocText } from "../cli/options.js"
 
 export interface ChaosOptions {
   readonly seed: number
@@ -92,23 +93,13 @@ export const chaosOptions = Options.all({
   )
 )
 
-/** The parser's message as one plain line. */
-const plainText = (doc: HelpDoc.HelpDoc): string =>
-  HelpDoc.toAnsiText(doc)
-    // eslint-disable-next-line no-control-regex
-    .replace(/\u001b\[[0-9;]*m/g, "")
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line !== "")
-    .join(" ")
-
 /** The runner's options from its arguments, or what is wrong with them (one line naming the option). */
 export const parseChaosArgs = (argv: ReadonlyArray<string>): Effect.Effect<ChaosOptions, string> =>
   Options.processCommandLine(chaosOptions, argv, CliConfig.defaultConfig).pipe(
-    Effect.mapError((e) => plainText(e.error)),
+    Effect.mapError((e) => helpDocText(e.error)),
     Effect.flatMap(([error, leftover, options]) =>
       Option.isSome(error)
-        ? Effect.fail(plainText(error.value.error))
+        ? Effect.fail(helpDocText(error.value.error))
         : leftover.length > 0
           ? Effect.fail(`unknown argument '${leftover[0]}'`)
           : Effect.succeed(options)

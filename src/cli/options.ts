@@ -13,6 +13,16 @@ export class UsageError extends Data.TaggedError("UsageError")<{ readonly detail
 }
 
 /** The highest TCP port: a flag named `port` or `…-port` never accepts more. */
+/** A parser's help document as one plain line: no colours, no line breaks (for error messages). */
+export const helpDocText = (doc: HelpDoc.HelpDoc): string =>
+  HelpDoc.toAnsiText(doc)
+    // eslint-disable-next-line no-control-regex
+    .replace(/\u001b\[[0-9;]*m/g, "")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "")
+    .join(" ")
+
 export const MAX_PORT = 65_535
 
 const defaultMax = (name: string): number => (name === "port" || name.endsWith("-port") ? MAX_PORT : Number.MAX_SAFE_INTEGER)

@@ -22,7 +22,7 @@ import { array, decodeAnswer, decodeRestBar, decodeStreamBar, record } from "./a
 import { dataOp, retryHealable, toMarketDataError, type AlpacaError } from "./alpaca/errors.js"
 import { DAY, MINUTE, nyDate, nyMidnight } from "../core/nytime.js"
 import { alpacaCall } from "./alpaca/rest.js"
-import { superviseStream } from "./alpaca/stream.js"
+import { connectionLimitHandler, superviseStream } from "./alpaca/stream.js"
 
 /** Alpaca's timeframe for each interval. */
 export const ALPACA_TIMEFRAME: Record<Interval, string> = { "1m": "1Min", "5m": "5Min", "15m": "15Min", "1h": "1Hour", "1d": "1Day" }
@@ -232,7 +232,7 @@ export const makeAlpacaMarketData = (settings: AlpacaSettings) =>
 
     yield* Queue.take(inbox).pipe(Effect.flatMap(handle), Effect.forever, Effect.forkScoped)
 
-    let connectionLimitSaid = false
+    const connectionLimit = connectionLimitHandler("market data")
     const supervisor = superviseStream({
       name: "market data stream",
       backoff: settings.backoff,
@@ -258,18 +258,7 @@ export const makeAlpacaMarketData = (settings: AlpacaSettings) =>
       onReady: () => Effect.void,
       onError: (stream, message) => {
         if (feed === "sip" && /insufficient subscription/i.test(message)) return Effect.zipRight(fallBackToIex(message), Effect.sync(() => stream.disconnect()))
-        if (!/connection limit exceeded/i.test(message)) return Effect.void
-        // Alpaca's 406: another connection with these keys holds the stream; back off and try again
-        const said = connectionLimitSaid
-        connectionLimitSaid = true
-        return Effect.zipRight(
-          said
-            ? Effect.void
-            : Effect.logError(
-                "alpaca market data: another connection with these API keys holds the market data stream (Alpaca allows one per key: another deployment or process with the same keys?); reconnecting with backoff until it is free"
-              ),
-          Effect.sync(() => stream.disconnect())
-        )
+        return connectionLimit(stream, message) ?? Effect.void
       }
     })
 

@@ -22,7 +22,7 @@ import { AlpacaRateLimiter, makeAlpacaClient, type AlpacaRateLimiterService, typ
 import { array, decodeAnswer, epochMs, malformed, record, text } from "./alpaca/decode.js"
 import { dataOp, retryHealable, type AlpacaError } from "./alpaca/errors.js"
 import { alpacaCall } from "./alpaca/rest.js"
-import { superviseStream } from "./alpaca/stream.js"
+import { connectionLimitHandler, superviseStream } from "./alpaca/stream.js"
 
 /** Alpaca's largest news page. */
 export const NEWS_PAGE_LIMIT = 50
@@ -246,7 +246,7 @@ export const makeAlpacaNews = (settings: AlpacaSettings, tickers: ReadonlyArray<
       )
     })
 
-    let connectionLimitSaid = false
+    const connectionLimit = connectionLimitHandler("news")
     const supervisor = superviseStream({
       name: "news stream",
       backoff: settings.backoff,
@@ -272,20 +272,7 @@ export const makeAlpacaNews = (settings: AlpacaSettings, tickers: ReadonlyArray<
         return stream
       },
       onReady: () => fillGap,
-      onError: (stream, message) => {
-        if (!/connection limit exceeded/i.test(message)) return Effect.void
-        // Alpaca's 406: another connection with these keys holds the news stream; back off and try again
-        const said = connectionLimitSaid
-        connectionLimitSaid = true
-        return Effect.zipRight(
-          said
-            ? Effect.void
-            : Effect.logError(
-                "alpaca news: another connection with these API keys holds the news stream (Alpaca allows one per key: another deployment or process with the same keys?); reconnecting with backoff until it is free"
-              ),
-          Effect.sync(() => stream.disconnect())
-        )
-      }
+      onError: (stream, message) => connectionLimit(stream, message) ?? Effect.void
     })
     if (deployment.length > 0) yield* Effect.forkScoped(supervisor)
 

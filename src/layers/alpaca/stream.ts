@@ -116,3 +116,25 @@ export const superviseStream = <S extends SdkStream>(spec: SupervisedStream<S>):
       })
     )
   })
+
+/**
+ * Alpaca's 406 on a stream (another connection with these keys holds it): said once, as an error,
+ * then the connection is dropped and the supervisor retries it with backoff. Returns undefined for
+ * any other message. `what` names the stream in the message (`market data`, `news`).
+ */
+export const connectionLimitHandler = (what: string) => {
+  let said = false
+  return (stream: SdkStream, message: string): Effect.Effect<void> | undefined => {
+    if (!/connection limit exceeded/i.test(message)) return undefined
+    const first = !said
+    said = true
+    return Effect.zipRight(
+      first
+        ? Effect.logError(
+            `alpaca ${what}: another connection with these API keys holds the ${what} stream (Alpaca allows one per key: another deployment or process with the same keys?); reconnecting with backoff until it is free`
+          )
+        : Effect.void,
+      Effect.sync(() => stream.disconnect())
+    )
+  }
+}
